@@ -1,0 +1,125 @@
+// Reverse-mode automatic differentiation.
+//
+// An op that sees an input requiring grad (while grad mode is on) gives its output a Node: the op's
+// name, its inputs, and a backward closure that maps the output's gradient to one gradient per
+// input (null where not needed). Backward() sorts the graph topologically from the root, then
+// walks it in reverse, summing the gradients that reach each tensor. Leaf tensors with
+// RequiresGrad ACCUMULATE into .Grad (+=), across calls, as in PyTorch: clear them with ZeroGrad or
+// Grad = null. Non-leaf gradients are not kept. Closures run with grad mode off, so they build no
+// graph; after a backward the closures are dropped (the graph is freed) unless retainGraph is set,
+// and a second backward through the same nodes is an error.
+namespace MiniNet;
+
+/// <summary>A node of the autograd graph: the op that made a tensor and how to send gradients back.</summary>
+internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+{
+    public string Op { get; } = op;
+    public Tensor[] Inputs { get; } = inputs;
+    public Func<Tensor, Tensor?[]>? Backward { get; set; } = backward;
+}
+
+/// <summary>Grad mode and the backward pass.</summary>
+public static class Autograd
+{
+    [ThreadStatic] static int _noGradDepth;
+
+    /// <summary>Whether ops record a graph on this thread (false inside <see cref="NoGrad"/>).</summary>
+    public static bool IsGradEnabled => _noGradDepth == 0;
+
+    /// <summary>A scope in which no graph is recorded (as <c>torch.no_grad()</c>): <c>using (Autograd.NoGrad()) { ... }</c>.</summary>
+    public static IDisposable NoGrad()
+    {
+        _noGradDepth++;
+        return new NoGradScope();
+    }
+
+    sealed class NoGradScope : IDisposable
+    {
+        bool _disposed;
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _noGradDepth--;
+        }
+    }
+
+    internal static void Backward(Tensor root, Tensor? gradient, bool retainGraph)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException($"Backward: the tensor of shape {Tensor.Format(root.ShapeRef)} does not require grad and has no grad_fn (set RequiresGrad on a leaf it depends on, outside Autograd.NoGrad()).");
+        if (gradient is null)
+        {
+            if (root.Numel != 1)
+                throw new InvalidOperationException($"Backward: a gradient can be implied only for a scalar output, but the output has shape {Tensor.Format(root.ShapeRef)}; pass a gradient of that shape.");
+            gradient = Tensor.OnesLike(root);
+        }
+        else
+        {
+            if (!Tensor.SameShape(gradient.ShapeRef, root.ShapeRef))
+                throw new ArgumentException($"Backward: the gradient has shape {Tensor.Format(gradient.ShapeRef)} but the output has shape {Tensor.Format(root.ShapeRef)}.", nameof(gradient));
+            Tensor.CheckSameDevice("Backward", root, gradient);
+        }
+
+        using var _ = NoGrad();
+        if (root.GradFn is null)
+        {
+            AccumulateLeaf(root, gradient);
+            return;
+        }
+        var order = TopologicalOrder(root);
+        var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = gradient };
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var t = order[i];
+            var node = t.GradFn!;
+            if (!grads.Remove(t, out var g)) continue;
+            var backward = node.Backward ?? throw new InvalidOperationException(
+                $"Backward: trying to backward through the graph a second time (through '{node.Op}'); its saved values were freed after the first Backward. Call Backward(retainGraph: true) the first time to keep them.");
+            var inputGrads = backward(g);
+            if (!retainGraph) node.Backward = null;
+            for (int j = 0; j < node.Inputs.Length; j++)
+            {
+                var input = node.Inputs[j];
+                var ig = inputGrads[j];
+                if (ig is null || !input.RequiresGrad) continue;
+                if (!Tensor.SameShape(ig.ShapeRef, input.ShapeRef))
+                    throw new InvalidOperationException($"Backward of '{node.Op}': gradient for input {j} has shape {Tensor.Format(ig.ShapeRef)}, expected {Tensor.Format(input.ShapeRef)} (a bug in the op).");
+                if (input.GradFn is null) AccumulateLeaf(input, ig);
+                else grads[input] = grads.TryGetValue(input, out var prev) ? prev + ig : ig;
+            }
+        }
+    }
+
+    static void AccumulateLeaf(Tensor leaf, Tensor g)
+    {
+        if (leaf.Grad is null) leaf.Grad = g.Clone();
+        else leaf.Device.Backend.AddScaledInPlace(leaf.Grad.Storage, g.Storage, 1f);
+    }
+
+    // Non-leaf tensors reachable from root through inputs that require grad, each after all its inputs.
+    static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Tensor Tensor, int NextInput)>();
+        stack.Push((root, 0));
+        visited.Add(root);
+        while (stack.Count > 0)
+        {
+            var (t, next) = stack.Pop();
+            var inputs = t.GradFn!.Inputs;
+            if (next < inputs.Length)
+            {
+                stack.Push((t, next + 1));
+                var child = inputs[next];
+                if (child.GradFn is not null && visited.Add(child)) stack.Push((child, 0));
+            }
+            else
+            {
+                order.Add(t);
+            }
+        }
+        return order;
+    }
+}

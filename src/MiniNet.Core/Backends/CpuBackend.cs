@@ -1,0 +1,131 @@
+// The plain CPU backend: managed arrays, and the vectorised, parallel kernels in MiniNet.Kernels.
+// Each method unwraps its storages and forwards to one kernel; nothing here knows about autograd.
+using MiniNet.Kernels;
+
+namespace MiniNet.Backends;
+
+/// <summary>Float storage on the CPU: a managed array.</summary>
+public sealed class CpuStorage(float[] data) : Storage
+{
+    /// <summary>The elements.</summary>
+    public float[] Data { get; } = data;
+    /// <inheritdoc/>
+    public override int Length => Data.Length;
+    /// <inheritdoc/>
+    public override Device Device => Device.Cpu;
+}
+
+/// <summary>Int storage on the CPU (indices, class targets).</summary>
+public sealed class CpuIntStorage(int[] data) : Storage
+{
+    /// <summary>The elements.</summary>
+    public int[] Data { get; } = data;
+    /// <inheritdoc/>
+    public override int Length => Data.Length;
+    /// <inheritdoc/>
+    public override Device Device => Device.Cpu;
+}
+
+/// <summary>The CPU backend.</summary>
+public sealed class CpuBackend : Backend
+{
+    /// <summary>The one instance, behind <see cref="Device.Cpu"/>.</summary>
+    public static CpuBackend Instance { get; } = new();
+
+    CpuBackend() { }
+
+    static float[] F(Storage s) => ((CpuStorage)s).Data;
+    static Span<float> FOrEmpty(Storage? s) => s is null ? [] : ((CpuStorage)s).Data;
+    static int[] I(Storage s) => ((CpuIntStorage)s).Data;
+
+    /// <inheritdoc/>
+    public override Storage Allocate(int length) => new CpuStorage(new float[length]);
+    /// <inheritdoc/>
+    public override Storage AllocateInt(int length) => new CpuIntStorage(new int[length]);
+    /// <inheritdoc/>
+    public override Storage FromHost(ReadOnlySpan<float> data) => new CpuStorage(data.ToArray());
+    /// <inheritdoc/>
+    public override Storage FromHost(ReadOnlySpan<int> data) => new CpuIntStorage(data.ToArray());
+    /// <inheritdoc/>
+    public override void ToHost(Storage source, Span<float> destination) => F(source).CopyTo(destination);
+    /// <inheritdoc/>
+    public override void Copy(Storage source, Storage destination) => F(source).CopyTo(F(destination), 0);
+    /// <inheritdoc/>
+    public override void Fill(Storage buffer, float value) => Array.Fill(F(buffer), value);
+
+    /// <inheritdoc/>
+    public override void Binary(BinaryOp op, Storage a, int[] aShape, Storage b, int[] bShape, Storage y, int[] yShape) =>
+        Elementwise.Binary(op, F(a), aShape, F(b), bShape, F(y), yShape);
+    /// <inheritdoc/>
+    public override void Unary(UnaryOp op, Storage x, float scalar, Storage y) => Elementwise.Unary(op, F(x), scalar, F(y));
+    /// <inheritdoc/>
+    public override void AddScaledInPlace(Storage y, Storage x, float alpha)
+    {
+        if (alpha == 1f) System.Numerics.Tensors.TensorPrimitives.Add(F(y), F(x), F(y));
+        else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(F(x), alpha, F(y), F(y));
+    }
+    /// <inheritdoc/>
+    public override void SumTo(Storage x, int[] xShape, Storage y, int[] yShape) => Elementwise.SumTo(F(x), xShape, F(y), yShape);
+    /// <inheritdoc/>
+    public override void Permute(Storage x, int[] xShape, int[] perm, Storage y) => Elementwise.Permute(F(x), xShape, perm, F(y));
+    /// <inheritdoc/>
+    public override int[] ArgMaxRows(Storage x, int rows, int cols)
+    {
+        var result = new int[rows];
+        Elementwise.ArgMaxRows(F(x), rows, cols, result);
+        return result;
+    }
+    /// <inheritdoc/>
+    public override void DropoutMask(Storage mask, float p, ulong seed) => Elementwise.DropoutMask(F(mask), p, seed);
+
+    /// <inheritdoc/>
+    public override void Gemm(bool transA, bool transB, int m, int n, int k, Storage a, int aOffset, Storage b, int bOffset, Storage c, int cOffset, float beta) =>
+        Kernels.Gemm.Multiply(transA, transB, m, n, k, F(a).AsSpan(aOffset, m * k), F(b).AsSpan(bOffset, k * n), F(c).AsSpan(cOffset, m * n), beta);
+
+    /// <inheritdoc/>
+    public override void Conv2dForward(Storage x, Storage weight, Storage? bias, int n, int cIn, int h, int w, int cOut, int kernelSize, int stride, int padding, Storage y) =>
+        Conv2dKernels.Forward(F(x), F(weight), FOrEmpty(bias), n, cIn, h, w, cOut, kernelSize, stride, padding, F(y));
+    /// <inheritdoc/>
+    public override void Conv2dBackward(Storage dy, Storage x, Storage weight, int n, int cIn, int h, int w, int cOut, int kernelSize, int stride, int padding, Storage? dx, Storage? dWeight, Storage? dBias) =>
+        Conv2dKernels.Backward(F(dy), F(x), F(weight), n, cIn, h, w, cOut, kernelSize, stride, padding, FOrEmpty(dx), FOrEmpty(dWeight), FOrEmpty(dBias));
+    /// <inheritdoc/>
+    public override void MaxPool2dForward(Storage x, int n, int c, int h, int w, int kernelSize, int stride, Storage y, Storage indices) =>
+        MaxPool2dKernels.Forward(F(x), n, c, h, w, kernelSize, stride, F(y), I(indices));
+    /// <inheritdoc/>
+    public override void MaxPool2dBackward(Storage dy, Storage indices, int n, int c, int h, int w, int outH, int outW, Storage dx) =>
+        MaxPool2dKernels.Backward(F(dy), I(indices), n, c, h, w, outH, outW, F(dx));
+
+    /// <inheritdoc/>
+    public override void BatchNormForwardTraining(Storage x, int n, int c, int s, Storage? weight, Storage? bias, float eps, Storage y, Storage saveMean, Storage saveInvStd, Storage batchVar) =>
+        BatchNormKernels.ForwardTraining(F(x), n, c, s, FOrEmpty(weight), FOrEmpty(bias), eps, F(y), F(saveMean), F(saveInvStd), F(batchVar));
+    /// <inheritdoc/>
+    public override void BatchNormForwardInference(Storage x, int n, int c, int s, Storage runningMean, Storage runningVar, Storage? weight, Storage? bias, float eps, Storage y) =>
+        BatchNormKernels.ForwardInference(F(x), n, c, s, F(runningMean), F(runningVar), FOrEmpty(weight), FOrEmpty(bias), eps, F(y));
+    /// <inheritdoc/>
+    public override void BatchNormBackwardTraining(Storage dy, Storage x, int n, int c, int s, Storage saveMean, Storage saveInvStd, Storage? weight, Storage? dx, Storage? dWeight, Storage? dBias) =>
+        BatchNormKernels.BackwardTraining(F(dy), F(x), n, c, s, F(saveMean), F(saveInvStd), FOrEmpty(weight), FOrEmpty(dx), FOrEmpty(dWeight), FOrEmpty(dBias));
+    /// <inheritdoc/>
+    public override void BatchNormBackwardInference(Storage dy, Storage x, int n, int c, int s, Storage runningMean, Storage runningVar, Storage? weight, float eps, Storage? dx, Storage? dWeight, Storage? dBias) =>
+        BatchNormKernels.BackwardInference(F(dy), F(x), n, c, s, F(runningMean), F(runningVar), FOrEmpty(weight), eps, FOrEmpty(dx), FOrEmpty(dWeight), FOrEmpty(dBias));
+    /// <inheritdoc/>
+    public override void BatchNormUpdateRunningStats(Storage batchMean, Storage batchVar, int m, float factor, Storage runningMean, Storage runningVar) =>
+        BatchNormKernels.UpdateRunningStats(F(batchMean), F(batchVar), m, factor, F(runningMean), F(runningVar));
+
+    /// <inheritdoc/>
+    public override float CrossEntropyForward(Storage logits, int n, int k, Storage targets, Storage probabilities) =>
+        CrossEntropyKernels.Forward(F(logits), n, k, I(targets), F(probabilities));
+    /// <inheritdoc/>
+    public override void CrossEntropyBackward(Storage probabilities, int n, int k, Storage targets, float scale, Storage dLogits) =>
+        CrossEntropyKernels.Backward(F(probabilities), n, k, I(targets), scale, F(dLogits));
+    /// <inheritdoc/>
+    public override void LogSoftmax(Storage x, int n, int k, Storage y) => CrossEntropyKernels.LogSoftmax(F(x), n, k, F(y));
+    /// <inheritdoc/>
+    public override void LogSoftmaxBackward(Storage dy, Storage y, int n, int k, Storage dx) => CrossEntropyKernels.LogSoftmaxBackward(F(dy), F(y), n, k, F(dx));
+
+    /// <inheritdoc/>
+    public override void SgdStep(Storage param, Storage grad, Storage? momentumBuffer, float lr, float momentum, float dampening, float weightDecay, bool nesterov, bool firstStep) =>
+        OptimizerKernels.SgdStep(F(param), F(grad), FOrEmpty(momentumBuffer), lr, momentum, dampening, weightDecay, nesterov, firstStep);
+    /// <inheritdoc/>
+    public override void AdamStep(Storage param, Storage grad, Storage expAvg, Storage expAvgSq, float lr, float beta1, float beta2, float eps, float weightDecay, bool decoupled, int step) =>
+        OptimizerKernels.AdamStep(F(param), F(grad), F(expAvg), F(expAvgSq), lr, beta1, beta2, eps, weightDecay, decoupled, step);
+}

@@ -1,0 +1,54 @@
+// Stochastic gradient descent, exactly as torch.optim.SGD:
+//   g = grad + weightDecay·p
+//   if momentum ≠ 0: buf = (first step) ? g : momentum·buf + (1 − dampening)·g
+//                    g = nesterov ? g + momentum·buf : buf
+//   p = p − lr·g
+namespace MiniNet.Optim;
+
+/// <summary>SGD with optional momentum, dampening, weight decay and Nesterov momentum.</summary>
+public sealed class SGD : Optimizer
+{
+    readonly Tensor?[] _momentumBuffers;
+
+    /// <summary>Creates the optimizer (PyTorch's argument meanings and defaults).</summary>
+    public SGD(IEnumerable<Tensor> parameters, double lr, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
+        : base(parameters, lr)
+    {
+        if (momentum < 0) throw new ArgumentOutOfRangeException(nameof(momentum), $"SGD: invalid momentum {momentum}.");
+        if (weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(weightDecay), $"SGD: invalid weight decay {weightDecay}.");
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw new ArgumentException("SGD: Nesterov momentum requires a momentum and zero dampening.", nameof(nesterov));
+        Momentum = momentum;
+        Dampening = dampening;
+        WeightDecay = weightDecay;
+        Nesterov = nesterov;
+        _momentumBuffers = new Tensor?[Params.Count];
+    }
+
+    /// <summary>Momentum factor.</summary>
+    public double Momentum { get; }
+    /// <summary>Dampening for momentum.</summary>
+    public double Dampening { get; }
+    /// <summary>L2 penalty added to the gradient.</summary>
+    public double WeightDecay { get; }
+    /// <summary>Whether Nesterov momentum is used.</summary>
+    public bool Nesterov { get; }
+
+    /// <summary>The momentum buffer of parameter <paramref name="index"/> (null before its first step or without momentum).</summary>
+    public Tensor? MomentumBuffer(int index) => _momentumBuffers[index];
+
+    /// <inheritdoc/>
+    protected override void Update(int index, Tensor parameter, Tensor grad)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        ArgumentNullException.ThrowIfNull(grad);
+        bool first = false;
+        if (Momentum != 0 && _momentumBuffers[index] is null)
+        {
+            _momentumBuffers[index] = Tensor.ZerosLike(parameter);
+            first = true;
+        }
+        parameter.Device.Backend.SgdStep(parameter.Storage, grad.Storage, _momentumBuffers[index]?.Storage,
+            (float)Lr, (float)Momentum, (float)Dampening, (float)WeightDecay, Nesterov, first);
+    }
+}
