@@ -1,0 +1,629 @@
+// Gemm: single-precision matrix multiply C = op(A) · op(B) + beta · C.
+//
+// Contract
+// - All matrices are row-major and contiguous. op(A) is [m, k], op(B) is [k, n], C is [m, n].
+// - transA: A is stored as [k, m] and op(A) = Aᵀ; otherwise A is stored as [m, k].
+//   transB: B is stored as [n, k] and op(B) = Bᵀ; otherwise B is stored as [k, n].
+// - beta == 0 overwrites C without reading it (old NaN or Inf in C do not leak into the result);
+//   any other beta scales the old C before the product is added.
+// - Multiply is the fast kernel (packing, cache blocking, SIMD micro-kernel, two-level threading);
+//   MultiplyNaive is the scalar reference it is tested against.
+//
+// How Multiply works (the Goto/BLIS scheme, written for row-major C)
+// - For each block of Nc columns and each block of Kc steps of the k dimension, the Kc × Nc block
+//   of op(B) is packed into panels of Nr columns: panel[p, j] is contiguous in j, so one SIMD load
+//   reads Nr / 16 (or Nr / 8) consecutive columns of one k step.
+// - For each block of Mc rows the Mc × Kc block of op(A) is packed into panels of Mr rows:
+//   panel[p, i] is contiguous in i, so the micro-kernel broadcasts A[i, p] from consecutive floats.
+// - The micro-kernel keeps an Mr × Nr tile of C in registers for the whole Kc loop and does one
+//   fused multiply-add per register per k step. The packed B micro-panel (Kc × Nr) stays in L1
+//   while the micro-kernel walks down the packed A block (L2).
+// - Transposes are absorbed by the packing routines; no transposed copy is ever materialised.
+// - Edge tiles (m or n not a multiple of the tile) are computed into a scratch tile from
+//   zero-padded panels and then copied into C.
+// - Large products are split into column (or row) ranges, one per core; each range runs the
+//   serial algorithm with its own thread-static pack buffers. Small products stay on the caller.
+//
+// Traps
+// - Spans cannot be captured by the parallel lambda: buffers are pinned with `fixed` and plain
+//   pointer copies are captured instead.
+// - The pack buffers live on the pinned object heap, so their addresses stay valid without `fixed`.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace MiniNet.Kernels;
+
+/// <summary>Single-precision general matrix multiply on row-major contiguous buffers.</summary>
+public static unsafe class Gemm
+{
+    // k steps per packed block: a Kc × 32 B micro-panel is 32 KiB and stays in L1.
+    private const int Kc = 256;
+
+    // Rows of op(A) per packed block: Mc × Kc floats (192 KiB) stay in L2.
+    private const int Mc = 192;
+
+    // Columns of op(B) per packed block.
+    private const int Nc = 2048;
+
+    // Products with fewer multiply-adds than this stay on the calling thread.
+    internal const long ParallelThreshold = 1L << 21;
+
+    [ThreadStatic]
+    private static float[]? t_packA;
+
+    [ThreadStatic]
+    private static float[]? t_packB;
+
+    /// <summary>The micro-kernel Multiply uses on this machine.</summary>
+    internal static KernelKind DefaultKind { get; } =
+        Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? KernelKind.Vector512
+        : Vector256.IsHardwareAccelerated && Fma.IsSupported ? KernelKind.Vector256
+        : KernelKind.Scalar;
+
+    /// <summary>
+    /// Computes C = op(A) · op(B) + beta · C with packed, cache-blocked SIMD kernels, using several
+    /// cores when the product is large.
+    /// </summary>
+    /// <param name="transA">A is stored as [k, m] and used transposed; otherwise A is [m, k].</param>
+    /// <param name="transB">B is stored as [n, k] and used transposed; otherwise B is [k, n].</param>
+    /// <param name="m">Rows of op(A) and of C.</param>
+    /// <param name="n">Columns of op(B) and of C.</param>
+    /// <param name="k">Columns of op(A), rows of op(B).</param>
+    /// <param name="a">A, row-major, m·k floats.</param>
+    /// <param name="b">B, row-major, k·n floats.</param>
+    /// <param name="c">C [m, n], row-major; read only when beta is not 0.</param>
+    /// <param name="beta">Scale of the old C: 0 overwrites C, 1 accumulates into it.</param>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, float beta = 0f)
+        => MultiplyWith(DefaultKind, parallel: true, transA, transB, m, n, k, a, b, c, beta);
+
+    /// <summary>
+    /// Reference implementation of <see cref="Multiply"/>: a scalar triple loop with a float
+    /// accumulator. Same arguments and semantics.
+    /// </summary>
+    /// <param name="transA">A is stored as [k, m] and used transposed; otherwise A is [m, k].</param>
+    /// <param name="transB">B is stored as [n, k] and used transposed; otherwise B is [k, n].</param>
+    /// <param name="m">Rows of op(A) and of C.</param>
+    /// <param name="n">Columns of op(B) and of C.</param>
+    /// <param name="k">Columns of op(A), rows of op(B).</param>
+    /// <param name="a">A, row-major, m·k floats.</param>
+    /// <param name="b">B, row-major, k·n floats.</param>
+    /// <param name="c">C [m, n], row-major; read only when beta is not 0.</param>
+    /// <param name="beta">Scale of the old C: 0 overwrites C, 1 accumulates into it.</param>
+    public static void MultiplyNaive(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, float beta = 0f)
+    {
+        Validate(m, n, k, a, b, c);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                float sum = 0f;
+                for (int p = 0; p < k; p++)
+                {
+                    float aip = transA ? a[(p * m) + i] : a[(i * k) + p];
+                    float bpj = transB ? b[(j * k) + p] : b[(p * n) + j];
+                    sum += aip * bpj;
+                }
+
+                c[(i * n) + j] = beta == 0f ? sum : (beta * c[(i * n) + j]) + sum;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Multiply with an explicit micro-kernel and threading choice: tests run every kernel the
+    /// machine supports, and callers that already run in parallel (Conv2d over the batch) pass
+    /// parallel: false.
+    /// </summary>
+    internal static void MultiplyWith(KernelKind kind, bool parallel, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, float beta)
+    {
+        Validate(m, n, k, a, b, c);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        int lda = transA ? m : k;
+        int ldb = transB ? k : n;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            int workers = parallel ? Workers(m, n, k) : 1;
+            if (workers <= 1)
+            {
+                Blocked(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, n, beta);
+                return;
+            }
+
+            float* aa = pa;
+            float* bb = pb;
+            float* cc = pc;
+            if (n >= m)
+            {
+                // Column ranges: each worker owns C[:, j0:j1) and the matching columns of op(B).
+                int step = RoundUp(CeilDiv(n, workers), 32);
+                Parallel.For(0, CeilDiv(n, step), t =>
+                {
+                    int j0 = t * step;
+                    int width = Math.Min(step, n - j0);
+                    float* bPart = transB ? bb + ((long)j0 * ldb) : bb + j0;
+                    Blocked(kind, transA, transB, m, width, k, aa, lda, bPart, ldb, cc + j0, n, beta);
+                });
+            }
+            else
+            {
+                // Row ranges: each worker owns C[i0:i1, :] and the matching rows of op(A).
+                int step = RoundUp(CeilDiv(m, workers), 12);
+                Parallel.For(0, CeilDiv(m, step), t =>
+                {
+                    int i0 = t * step;
+                    int height = Math.Min(step, m - i0);
+                    float* aPart = transA ? aa + i0 : aa + ((long)i0 * lda);
+                    Blocked(kind, transA, transB, height, n, k, aPart, lda, bb, ldb, cc + ((long)i0 * n), n, beta);
+                });
+            }
+        }
+    }
+
+    private static void Validate(int m, int n, int k, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c)
+    {
+        if (m < 0 || n < 0 || k < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: sizes must be non-negative, got m={m}, n={n}, k={k}.");
+        }
+
+        if (a.Length < (long)m * k)
+        {
+            throw new ArgumentException($"Gemm: A has {a.Length} elements, expected at least m·k = {m}·{k} = {(long)m * k}.", nameof(a));
+        }
+
+        if (b.Length < (long)k * n)
+        {
+            throw new ArgumentException($"Gemm: B has {b.Length} elements, expected at least k·n = {k}·{n} = {(long)k * n}.", nameof(b));
+        }
+
+        if (c.Length < (long)m * n)
+        {
+            throw new ArgumentException($"Gemm: C has {c.Length} elements, expected at least m·n = {m}·{n} = {(long)m * n}.", nameof(c));
+        }
+    }
+
+    private static int Workers(int m, int n, int k)
+    {
+        if ((long)m * n * k < ParallelThreshold)
+        {
+            return 1;
+        }
+
+        // Each worker should get at least a couple of full register tiles along the split dimension.
+        int splittable = n >= m ? n / 64 : m / 24;
+        return Math.Max(1, Math.Min(Environment.ProcessorCount, splittable));
+    }
+
+    private static int CeilDiv(int x, int y) => (x + y - 1) / y;
+
+    private static int RoundUp(int x, int multiple) => CeilDiv(x, multiple) * multiple;
+
+    private static void Blocked(KernelKind kind, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, float beta)
+    {
+        switch (kind)
+        {
+            case KernelKind.Vector512:
+                Blocked<Kernel512>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta);
+                break;
+            case KernelKind.Vector256:
+                Blocked<Kernel256>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta);
+                break;
+            default:
+                Blocked<KernelScalar>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta);
+                break;
+        }
+    }
+
+    // The serial blocked algorithm on a strided sub-matrix: op(A) [m, k] with leading dimension lda,
+    // op(B) [k, n] with ldb, C [m, n] with ldc.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Blocked<TKernel>(bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, float beta)
+        where TKernel : struct, IMicroKernel
+    {
+        int mr = TKernel.Mr;
+        int nr = TKernel.Nr;
+        if (k == 0)
+        {
+            ScaleC(m, n, c, ldc, beta);
+            return;
+        }
+
+        int kcMax = Math.Min(Kc, k);
+        float* packA = PackBuffer(ref t_packA, RoundUp(Math.Min(Mc, m), mr) * kcMax);
+        float* packB = PackBuffer(ref t_packB, RoundUp(Math.Min(Nc, n), nr) * kcMax);
+        float* tile = stackalloc float[mr * nr]; // [Mr, Nr] scratch for edge tiles
+
+        for (int jc = 0; jc < n; jc += Nc)
+        {
+            int nc = Math.Min(Nc, n - jc);
+            for (int pc = 0; pc < k; pc += Kc)
+            {
+                int kc = Math.Min(Kc, k - pc);
+                float blockBeta = pc == 0 ? beta : 1f;
+                PackB(transB, b, ldb, pc, jc, kc, nc, nr, packB);
+                for (int ic = 0; ic < m; ic += Mc)
+                {
+                    int mc = Math.Min(Mc, m - ic);
+                    PackA(transA, a, lda, ic, pc, mc, kc, mr, packA);
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int nrEdge = Math.Min(nr, nc - jr);
+                        float* bPanel = packB + ((long)jr * kc); // [kc, Nr]
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int mrEdge = Math.Min(mr, mc - ir);
+                            float* aPanel = packA + ((long)ir * kc); // [kc, Mr]
+                            float* cTile = c + ((long)(ic + ir) * ldc) + jc + jr;
+                            if (mrEdge == mr && nrEdge == nr)
+                            {
+                                TKernel.Run(kc, aPanel, bPanel, cTile, ldc, blockBeta);
+                            }
+                            else
+                            {
+                                TKernel.Run(kc, aPanel, bPanel, tile, nr, 0f);
+                                StoreEdge(tile, nr, cTile, ldc, mrEdge, nrEdge, blockBeta);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void ScaleC(int m, int n, float* c, int ldc, float beta)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<float>(c + ((long)i * ldc), n);
+            if (beta == 0f)
+            {
+                row.Clear();
+            }
+            else if (beta != 1f)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    row[j] *= beta;
+                }
+            }
+        }
+    }
+
+    private static void StoreEdge(float* tile, int ldt, float* c, int ldc, int rows, int cols, float beta)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            float* src = tile + (i * ldt);
+            float* dst = c + ((long)i * ldc);
+            for (int j = 0; j < cols; j++)
+            {
+                dst[j] = beta == 0f ? src[j] : (beta * dst[j]) + src[j];
+            }
+        }
+    }
+
+    // Packs op(A)[ic : ic + mc, pc : pc + kc] into panels of mr rows: packA[panel][p, i], [kc, mr]
+    // each, rows past mc zero-filled.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int mr, float* packA)
+    {
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* dst = packA + ((long)ir * kc);
+            if (transA)
+            {
+                // op(A)[i, p] = A[p, i]: each k step is a contiguous run of rows.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = a + ((long)(pc + p) * lda) + ic + ir;
+                    float* d = dst + (p * mr);
+                    new ReadOnlySpan<float>(src, rows).CopyTo(new Span<float>(d, rows));
+                    new Span<float>(d + rows, mr - rows).Clear();
+                }
+            }
+            else
+            {
+                // op(A)[i, p] = A[i, p]: read each row contiguously, scatter with stride mr.
+                for (int i = 0; i < rows; i++)
+                {
+                    float* src = a + ((long)(ic + ir + i) * lda) + pc;
+                    float* d = dst + i;
+                    for (int p = 0; p < kc; p++)
+                    {
+                        d[p * mr] = src[p];
+                    }
+                }
+
+                for (int i = rows; i < mr; i++)
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        dst[(p * mr) + i] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    // Packs op(B)[pc : pc + kc, jc : jc + nc] into panels of nr columns: packB[panel][p, j], [kc, nr]
+    // each, columns past nc zero-filled.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* packB)
+    {
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            float* dst = packB + ((long)jr * kc);
+            if (transB)
+            {
+                // op(B)[p, j] = B[j, p]: read each row of B contiguously, scatter with stride nr.
+                for (int j = 0; j < cols; j++)
+                {
+                    float* src = b + ((long)(jc + jr + j) * ldb) + pc;
+                    float* d = dst + j;
+                    for (int p = 0; p < kc; p++)
+                    {
+                        d[p * nr] = src[p];
+                    }
+                }
+
+                if (cols < nr)
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        new Span<float>(dst + (p * nr) + cols, nr - cols).Clear();
+                    }
+                }
+            }
+            else
+            {
+                // op(B)[p, j] = B[p, j]: each k step is a contiguous run of columns.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = b + ((long)(pc + p) * ldb) + jc + jr;
+                    float* d = dst + (p * nr);
+                    new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, cols));
+                    new Span<float>(d + cols, nr - cols).Clear();
+                }
+            }
+        }
+    }
+
+    // A thread-static pinned buffer of at least `length` floats, returned 64-byte aligned.
+    private static float* PackBuffer(ref float[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length < length + 16)
+        {
+            buffer = GC.AllocateUninitializedArray<float>(length + 16, pinned: true);
+        }
+
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+        return (float*)((address + 63) & ~(nint)63);
+    }
+
+    /// <summary>Micro-kernels Multiply can run; tests exercise each one the machine supports.</summary>
+    internal enum KernelKind
+    {
+        /// <summary>Portable scalar 4 × 4 tile.</summary>
+        Scalar,
+
+        /// <summary>AVX2 + FMA 6 × 16 tile.</summary>
+        Vector256,
+
+        /// <summary>AVX-512 12 × 32 tile.</summary>
+        Vector512,
+    }
+
+    // C[0:Mr, 0:Nr] = sum over p of aPanel[p, :]ᵀ · bPanel[p, :] + beta · C, with C's leading dimension ldc.
+    private interface IMicroKernel
+    {
+        static abstract int Mr { get; }
+
+        static abstract int Nr { get; }
+
+        static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float beta);
+    }
+
+    // 12 rows × 32 columns: 24 zmm accumulators, 2 B loads and 12 broadcasts per k step.
+    private readonly struct Kernel512 : IMicroKernel
+    {
+        public static int Mr => 12;
+
+        public static int Nr => 32;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
+        {
+            Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+            Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+            Vector512<float> c80 = default, c81 = default, c90 = default, c91 = default;
+            Vector512<float> ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+            for (int p = 0; p < kc; p++)
+            {
+                Vector512<float> b0 = Vector512.Load(b);
+                Vector512<float> b1 = Vector512.Load(b + 16);
+                Vector512<float> ai = Vector512.Create(a[0]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a[1]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a[2]);
+                c20 = Vector512.FusedMultiplyAdd(ai, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector512.Create(a[3]);
+                c30 = Vector512.FusedMultiplyAdd(ai, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+                ai = Vector512.Create(a[4]);
+                c40 = Vector512.FusedMultiplyAdd(ai, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                ai = Vector512.Create(a[5]);
+                c50 = Vector512.FusedMultiplyAdd(ai, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+                ai = Vector512.Create(a[6]);
+                c60 = Vector512.FusedMultiplyAdd(ai, b0, c60);
+                c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+                ai = Vector512.Create(a[7]);
+                c70 = Vector512.FusedMultiplyAdd(ai, b0, c70);
+                c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+                ai = Vector512.Create(a[8]);
+                c80 = Vector512.FusedMultiplyAdd(ai, b0, c80);
+                c81 = Vector512.FusedMultiplyAdd(ai, b1, c81);
+                ai = Vector512.Create(a[9]);
+                c90 = Vector512.FusedMultiplyAdd(ai, b0, c90);
+                c91 = Vector512.FusedMultiplyAdd(ai, b1, c91);
+                ai = Vector512.Create(a[10]);
+                ca0 = Vector512.FusedMultiplyAdd(ai, b0, ca0);
+                ca1 = Vector512.FusedMultiplyAdd(ai, b1, ca1);
+                ai = Vector512.Create(a[11]);
+                cb0 = Vector512.FusedMultiplyAdd(ai, b0, cb0);
+                cb1 = Vector512.FusedMultiplyAdd(ai, b1, cb1);
+                a += 12;
+                b += 32;
+            }
+
+            Store(c, c00, c01, beta);
+            Store(c + ldc, c10, c11, beta);
+            Store(c + (2 * ldc), c20, c21, beta);
+            Store(c + (3 * ldc), c30, c31, beta);
+            Store(c + (4 * ldc), c40, c41, beta);
+            Store(c + (5 * ldc), c50, c51, beta);
+            Store(c + (6 * ldc), c60, c61, beta);
+            Store(c + (7 * ldc), c70, c71, beta);
+            Store(c + (8 * ldc), c80, c81, beta);
+            Store(c + (9 * ldc), c90, c91, beta);
+            Store(c + (10 * ldc), ca0, ca1, beta);
+            Store(c + (11 * ldc), cb0, cb1, beta);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Store(float* c, Vector512<float> v0, Vector512<float> v1, float beta)
+        {
+            if (beta == 0f)
+            {
+                Vector512.Store(v0, c);
+                Vector512.Store(v1, c + 16);
+            }
+            else if (beta == 1f)
+            {
+                Vector512.Store(Vector512.Load(c) + v0, c);
+                Vector512.Store(Vector512.Load(c + 16) + v1, c + 16);
+            }
+            else
+            {
+                Vector512<float> scale = Vector512.Create(beta);
+                Vector512.Store(Vector512.FusedMultiplyAdd(scale, Vector512.Load(c), v0), c);
+                Vector512.Store(Vector512.FusedMultiplyAdd(scale, Vector512.Load(c + 16), v1), c + 16);
+            }
+        }
+    }
+
+    // 6 rows × 16 columns: 12 ymm accumulators, 2 B loads and 6 broadcasts per k step.
+    private readonly struct Kernel256 : IMicroKernel
+    {
+        public static int Mr => 6;
+
+        public static int Nr => 16;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
+        {
+            Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
+            for (int p = 0; p < kc; p++)
+            {
+                Vector256<float> b0 = Vector256.Load(b);
+                Vector256<float> b1 = Vector256.Load(b + 8);
+                Vector256<float> ai = Vector256.Create(a[0]);
+                c00 = Fma.MultiplyAdd(ai, b0, c00);
+                c01 = Fma.MultiplyAdd(ai, b1, c01);
+                ai = Vector256.Create(a[1]);
+                c10 = Fma.MultiplyAdd(ai, b0, c10);
+                c11 = Fma.MultiplyAdd(ai, b1, c11);
+                ai = Vector256.Create(a[2]);
+                c20 = Fma.MultiplyAdd(ai, b0, c20);
+                c21 = Fma.MultiplyAdd(ai, b1, c21);
+                ai = Vector256.Create(a[3]);
+                c30 = Fma.MultiplyAdd(ai, b0, c30);
+                c31 = Fma.MultiplyAdd(ai, b1, c31);
+                ai = Vector256.Create(a[4]);
+                c40 = Fma.MultiplyAdd(ai, b0, c40);
+                c41 = Fma.MultiplyAdd(ai, b1, c41);
+                ai = Vector256.Create(a[5]);
+                c50 = Fma.MultiplyAdd(ai, b0, c50);
+                c51 = Fma.MultiplyAdd(ai, b1, c51);
+                a += 6;
+                b += 16;
+            }
+
+            Store(c, c00, c01, beta);
+            Store(c + ldc, c10, c11, beta);
+            Store(c + (2 * ldc), c20, c21, beta);
+            Store(c + (3 * ldc), c30, c31, beta);
+            Store(c + (4 * ldc), c40, c41, beta);
+            Store(c + (5 * ldc), c50, c51, beta);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Store(float* c, Vector256<float> v0, Vector256<float> v1, float beta)
+        {
+            if (beta == 0f)
+            {
+                Vector256.Store(v0, c);
+                Vector256.Store(v1, c + 8);
+            }
+            else if (beta == 1f)
+            {
+                Vector256.Store(Vector256.Load(c) + v0, c);
+                Vector256.Store(Vector256.Load(c + 8) + v1, c + 8);
+            }
+            else
+            {
+                Vector256<float> scale = Vector256.Create(beta);
+                Vector256.Store(Fma.MultiplyAdd(scale, Vector256.Load(c), v0), c);
+                Vector256.Store(Fma.MultiplyAdd(scale, Vector256.Load(c + 8), v1), c + 8);
+            }
+        }
+    }
+
+    // 4 rows × 4 columns of scalar accumulators: the portable fallback.
+    private readonly struct KernelScalar : IMicroKernel
+    {
+        public static int Mr => 4;
+
+        public static int Nr => 4;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
+        {
+            float* acc = stackalloc float[16]; // [4, 4]
+            new Span<float>(acc, 16).Clear();
+            for (int p = 0; p < kc; p++)
+            {
+                for (int i = 0; i < 4; i++)
+                {
+                    float ai = a[i];
+                    acc[(i * 4) + 0] += ai * b[0];
+                    acc[(i * 4) + 1] += ai * b[1];
+                    acc[(i * 4) + 2] += ai * b[2];
+                    acc[(i * 4) + 3] += ai * b[3];
+                }
+
+                a += 4;
+                b += 4;
+            }
+
+            StoreEdge(acc, 4, c, ldc, 4, 4, beta);
+        }
+    }
+}
