@@ -22,6 +22,7 @@
 // images run one after another and the GEMM itself uses the cores.
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace MiniNet.Kernels;
 
@@ -371,6 +372,7 @@ public static unsafe class Conv2dKernels
     /// <param name="stride">Step between windows in both dimensions.</param>
     /// <param name="padding">Zeros added on each side in both dimensions.</param>
     /// <param name="cols">Columns [cIn·k·k, outH·outW], overwritten.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Im2Col(ReadOnlySpan<float> x, int cIn, int h, int w, int kernelSize, int stride, int padding, Span<float> cols)
     {
         int outH = OutputSize(h, kernelSize, stride, padding);
@@ -431,6 +433,7 @@ public static unsafe class Conv2dKernels
     /// <param name="stride">Step between windows in both dimensions.</param>
     /// <param name="padding">Zeros added on each side in both dimensions.</param>
     /// <param name="x">One image [cIn, h, w], overwritten.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Col2Im(ReadOnlySpan<float> cols, int cIn, int h, int w, int kernelSize, int stride, int padding, Span<float> x)
     {
         int outH = OutputSize(h, kernelSize, stride, padding);
@@ -474,7 +477,7 @@ public static unsafe class Conv2dKernels
                         {
                             for (int ox = oxBegin, ix = ix0; ox < oxEnd; ox++, ix += stride)
                             {
-                                dst[ix] = src[ox];
+                                dst[ix] += src[ox];
                             }
                         }
                     }
@@ -506,6 +509,7 @@ public static unsafe class Conv2dKernels
         return s.N >= 2 * Environment.ProcessorCount || perImage < 4 * Gemm.ParallelThreshold;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardImage(in Shape s, int i, float* x, float* weight, float* bias, float* y, float[] scratch, bool parallelGemm)
     {
         var image = new ReadOnlySpan<float>(x + ((long)i * s.CIn * s.H * s.W), s.CIn * s.H * s.W); // [C, H, W]
@@ -532,6 +536,7 @@ public static unsafe class Conv2dKernels
 
     // Adds image i's share of dWeight into dWeight (when not null) and writes dx for image i (when
     // dx is not null). cols and dcols are scratch buffers of Patch × Spatial floats each.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardImage(in Shape s, int i, float* dy, float* x, float* weight, float* dx, float* dWeight, float* cols, float* dcols, bool parallelGemm)
     {
         int imageLength = s.CIn * s.H * s.W;

@@ -53,6 +53,13 @@ public static class Elementwise
     // One contiguous row: a and b are either full rows or single values (scalar = broadcast).
     static void Row(BinaryOp op, ReadOnlySpan<float> a, bool aScalar, ReadOnlySpan<float> b, bool bScalar, Span<float> y)
     {
+        if (aScalar && bScalar)
+        {
+            Span<float> one = stackalloc float[1];
+            Row(op, a, false, b, false, one);
+            y.Fill(one[0]);
+            return;
+        }
         switch (op)
         {
             case BinaryOp.Add when aScalar: TensorPrimitives.Add(b, a[0], y); return;

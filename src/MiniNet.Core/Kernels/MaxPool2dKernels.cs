@@ -13,6 +13,8 @@
 //   windows overlap and a pixel that wins several of them collects all their gradients.
 //
 // Threading: planes (n, c) are independent, so large inputs are split into plane ranges, one per core.
+using System.Runtime.CompilerServices;
+
 namespace MiniNet.Kernels;
 
 /// <summary>Forward and backward kernels of 2-D max pooling on [N, C, H, W] float buffers.</summary>
@@ -186,6 +188,7 @@ public static unsafe class MaxPool2dKernels
     }
 
     // One plane: x [H, W] -> y [OH, OW], indices [OH, OW].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlane(ReadOnlySpan<float> x, int h, int w, int k, int stride, int outH, int outW, Span<float> y, Span<int> indices)
     {
         for (int oy = 0; oy < outH; oy++)
@@ -218,6 +221,7 @@ public static unsafe class MaxPool2dKernels
     }
 
     // One plane: dx [H, W] = 0, then dx[indices[o]] += dy[o].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardPlane(ReadOnlySpan<float> dy, ReadOnlySpan<int> indices, Span<float> dx)
     {
         dx.Clear();

@@ -68,12 +68,12 @@ public static unsafe class OptimizerKernels
         CheckLength(nameof(AdamStep), expAvgSq.Length, param.Length, nameof(expAvgSq));
         if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, $"{nameof(AdamStep)}: step is 1-based, got {step}.");
         bool coupledDecay = weightDecay != 0 && !decoupled, scaleParam = weightDecay != 0 && decoupled;
-        double lr64 = AsWritten(lr), beta1x = AsWritten(beta1), beta2x = AsWritten(beta2);
-        float shrink = (float)(1 - lr64 * AsWritten(weightDecay));
-        float w1 = (float)(1 - beta1x), w1Low = w1 < 0.5f ? w1 : w1 - 1;      // lerp weight, and its form for w >= 0.5
-        float w2 = (float)(1 - beta2x);
-        double bc1 = 1 - Math.Pow(beta1x, step), bc2 = 1 - Math.Pow(beta2x, step);
-        float negStepSize = (float)(-(lr64 / bc1)), bc2Sqrt = (float)Math.Sqrt(bc2);
+        double lrWritten = AsWritten(lr), beta1Written = AsWritten(beta1), beta2Written = AsWritten(beta2);
+        float shrink = (float)(1 - lrWritten * AsWritten(weightDecay));
+        float w1 = (float)(1 - beta1Written), w1Low = w1 < 0.5f ? w1 : w1 - 1;      // lerp weight, and its form for w >= 0.5
+        float w2 = (float)(1 - beta2Written);
+        double bc1 = 1 - Math.Pow(beta1Written, step), bc2 = 1 - Math.Pow(beta2Written, step);
+        float negStepSize = (float)(-(lrWritten / bc1)), bc2Sqrt = (float)Math.Sqrt(bc2);
         int length = param.Length, width = Vector<float>.Count, i = 0;
         Vector<float> vDecay = new(weightDecay), vShrink = new(shrink), vW1 = new(w1Low), vBeta2 = new(beta2), vW2 = new(w2);
         Vector<float> vStep = new(negStepSize), vBc2Sqrt = new(bc2Sqrt), vEps = new(eps);
