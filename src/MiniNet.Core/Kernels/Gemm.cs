@@ -56,7 +56,7 @@ public static unsafe class Gemm
     [ThreadStatic]
     private static float[]? t_packB;
 
-    /// <summary>The micro-kernel Multiply uses on this machine.</summary>
+    // The micro-kernel Multiply uses on this machine.
     internal static KernelKind DefaultKind { get; } =
         Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? KernelKind.Vector512
         : Vector256.IsHardwareAccelerated && Fma.IsSupported ? KernelKind.Vector256
@@ -111,11 +111,9 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>
-    /// Multiply with an explicit micro-kernel and threading choice: tests run every kernel the
-    /// machine supports, and callers that already run in parallel (Conv2d over the batch) pass
-    /// parallel: false.
-    /// </summary>
+    // Multiply with an explicit micro-kernel and threading choice: tests run every kernel the
+    // machine supports, and callers that already run in parallel (Conv2d over the batch) pass
+    // parallel: false.
     internal static void MultiplyWith(KernelKind kind, bool parallel, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, float beta)
     {
         Validate(m, n, k, a, b, c);
@@ -140,7 +138,8 @@ public static unsafe class Gemm
             float* cc = pc;
             if (n >= m)
             {
-                // Column ranges: each worker owns C[:, j0:j1) and the matching columns of op(B).
+                // Column ranges: each worker owns C[:, j0:j1) and the matching columns of op(B);
+                // ranges are multiples of the widest tile (32) so only the last one has edge tiles.
                 int step = RoundUp(CeilDiv(n, workers), 32);
                 Parallel.For(0, CeilDiv(n, step), t =>
                 {
@@ -152,7 +151,8 @@ public static unsafe class Gemm
             }
             else
             {
-                // Row ranges: each worker owns C[i0:i1, :] and the matching rows of op(A).
+                // Row ranges: each worker owns C[i0:i1, :] and the matching rows of op(A);
+                // ranges are multiples of the tallest tile (12).
                 int step = RoundUp(CeilDiv(m, workers), 12);
                 Parallel.For(0, CeilDiv(m, step), t =>
                 {
@@ -408,16 +408,16 @@ public static unsafe class Gemm
         return (float*)((address + 63) & ~(nint)63);
     }
 
-    /// <summary>Micro-kernels Multiply can run; tests exercise each one the machine supports.</summary>
+    // Micro-kernels Multiply can run; tests exercise each one the machine supports.
     internal enum KernelKind
     {
-        /// <summary>Portable scalar 4 × 4 tile.</summary>
+        // Portable scalar 4 × 4 tile.
         Scalar,
 
-        /// <summary>AVX2 + FMA 6 × 16 tile.</summary>
+        // AVX2 + FMA 6 × 16 tile.
         Vector256,
 
-        /// <summary>AVX-512 12 × 32 tile.</summary>
+        // AVX-512 12 × 32 tile.
         Vector512,
     }
 
