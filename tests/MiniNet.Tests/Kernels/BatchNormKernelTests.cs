@@ -214,7 +214,8 @@ public class BatchNormKernelTests
         }
     }
 
-    // 1e6 values of mean 1000 and std 1 in one channel: sum-of-squares statistics would lose the variance.
+    // 1e6 values of mean 1000 and std 1 in one channel, both layouts: sum-of-squares statistics would lose
+    // the variance (measured: 2e-8 relative error; the mean is off by its float rounding only).
     [Theory]
     [InlineData(4, 250_000)]
     [InlineData(1_000_000, 1)]
@@ -231,12 +232,12 @@ public class BatchNormKernelTests
 
         float[] y = new float[x.Length], mean = new float[1], invStd = new float[1], variance = new float[1];
         BatchNormKernels.ForwardTraining(x, n, 1, s, [], [], Eps, y, mean, invStd, variance);
-        Assert.True(Math.Abs(variance[0] - varianceRef) < 1e-4 * varianceRef, $"variance {variance[0]} vs {varianceRef}");
+        Assert.True(Math.Abs(variance[0] - varianceRef) < 1e-6 * varianceRef, $"variance {variance[0]} vs {varianceRef}");
         Assert.True(Math.Abs(mean[0] - meanRef) < 1e-4, $"mean {mean[0]} vs {meanRef}");
         double invStdRef = 1 / Math.Sqrt(varianceRef + Eps);
         for (int i = 0; i < x.Length; i += 9973)
         {
-            Assert.Equal((x[i] - meanRef) * invStdRef, y[i], 2e-4);
+            Assert.Equal((x[i] - meanRef) * invStdRef, y[i], 1e-5);
         }
     }
 
