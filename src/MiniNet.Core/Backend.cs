@@ -137,7 +137,7 @@ public abstract class Backend
     // ---- optimizers (PyTorch's update formulas; see Kernels.OptimizerKernels) ----
 
     /// <summary>One SGD step on one parameter; <paramref name="momentumBuffer"/> null when momentum is 0.</summary>
-    public abstract void SgdStep(Storage param, Storage grad, Storage? momentumBuffer, float lr, float momentum, float dampening, float weightDecay, bool nesterov, bool firstStep);
+    public abstract void SgdStep(Storage param, Storage grad, Storage? momentumBuffer, double lr, double momentum, double dampening, double weightDecay, bool nesterov, bool firstStep);
     /// <summary>One Adam (or, decoupled, AdamW) step on one parameter; <paramref name="step"/> is 1-based.</summary>
-    public abstract void AdamStep(Storage param, Storage grad, Storage expAvg, Storage expAvgSq, float lr, float beta1, float beta2, float eps, float weightDecay, bool decoupled, int step);
+    public abstract void AdamStep(Storage param, Storage grad, Storage expAvg, Storage expAvgSq, double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, int step);
 }

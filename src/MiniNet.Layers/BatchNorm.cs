@@ -85,8 +85,8 @@ public abstract class BatchNormBase : Module
     }
 
     /// <inheritdoc/>
-    protected override string ExtraRepr() =>
-        $"{NumFeatures}, eps={Eps}, momentum={(Momentum is double m ? m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, affine={Affine}, track_running_stats={TrackRunningStats}";
+    protected override string ExtraRepr() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{NumFeatures}, eps={Eps:G}, momentum={(Momentum is double m ? m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, affine={Affine}, track_running_stats={TrackRunningStats}");
 }
 
 /// <summary>Batch normalisation over [N, C] or [N, C, L] (statistics over N, or N and L).</summary>

@@ -58,7 +58,7 @@ public sealed class Dropout : Module
     public override Tensor Forward(Tensor x) => Functional.Dropout(x, P, IsTraining, _generator);
 
     /// <inheritdoc/>
-    protected override string ExtraRepr() => $"p={P}";
+    protected override string ExtraRepr() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"p={P}");
 }
 
 /// <summary>2-d max pooling over [N, C, H, W]; stride defaults to the kernel size.</summary>

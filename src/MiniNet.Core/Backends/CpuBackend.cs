@@ -123,9 +123,9 @@ public sealed class CpuBackend : Backend
     public override void LogSoftmaxBackward(Storage dy, Storage y, int n, int k, Storage dx) => CrossEntropyKernels.LogSoftmaxBackward(F(dy), F(y), n, k, F(dx));
 
     /// <inheritdoc/>
-    public override void SgdStep(Storage param, Storage grad, Storage? momentumBuffer, float lr, float momentum, float dampening, float weightDecay, bool nesterov, bool firstStep) =>
+    public override void SgdStep(Storage param, Storage grad, Storage? momentumBuffer, double lr, double momentum, double dampening, double weightDecay, bool nesterov, bool firstStep) =>
         OptimizerKernels.SgdStep(F(param), F(grad), FOrEmpty(momentumBuffer), lr, momentum, dampening, weightDecay, nesterov, firstStep);
     /// <inheritdoc/>
-    public override void AdamStep(Storage param, Storage grad, Storage expAvg, Storage expAvgSq, float lr, float beta1, float beta2, float eps, float weightDecay, bool decoupled, int step) =>
+    public override void AdamStep(Storage param, Storage grad, Storage expAvg, Storage expAvgSq, double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, int step) =>
         OptimizerKernels.AdamStep(F(param), F(grad), F(expAvg), F(expAvgSq), lr, beta1, beta2, eps, weightDecay, decoupled, step);
 }

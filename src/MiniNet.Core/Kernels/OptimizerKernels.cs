@@ -2,8 +2,8 @@
 // Formulas and their order of operations follow PyTorch's single-tensor CPU paths (torch.optim.SGD and
 // torch.optim.Adam, maximize = false, amsgrad = false), including where PyTorch's vector kernels fuse a
 // multiply-add: `a.add_(b, alpha)` is fma(b, alpha, a), `lerp_` is fma(w, end − start, start) for w < 0.5.
-// Scalars PyTorch computes in Python (1 − dampening, bias corrections, step size) are computed in float64
-// here too, from each hyperparameter's value as written (see AsWritten).
+// Hyperparameters arrive in float64, as PyTorch's Python floats, so the scalars PyTorch computes in Python
+// (1 − dampening, bias corrections, step size) are computed in float64 here too, then rounded once.
 // Traps: SGD's momentum buffer is the gradient itself on the first step (no dampening then); Adam's
 // step is 1-based; AdamW (decoupled) scales the parameter before the moments are updated.
 using System.Numerics;
@@ -18,14 +18,14 @@ public static unsafe class OptimizerKernels
     /// momentum·buf + (1 − dampening)·g and g = nesterov ? g + momentum·buf : buf; then p −= lr·g.
     /// momentumBuffer may be empty when momentum is 0.
     /// </summary>
-    public static void SgdStep(Span<float> param, ReadOnlySpan<float> grad, Span<float> momentumBuffer, float lr, float momentum, float dampening, float weightDecay, bool nesterov, bool firstStep)
+    public static void SgdStep(Span<float> param, ReadOnlySpan<float> grad, Span<float> momentumBuffer, double lr, double momentum, double dampening, double weightDecay, bool nesterov, bool firstStep)
     {
         CheckLength(nameof(SgdStep), grad.Length, param.Length, nameof(grad));
         if (momentum != 0) CheckLength(nameof(SgdStep), momentumBuffer.Length, param.Length, nameof(momentumBuffer));
         bool decay = weightDecay != 0, useMomentum = momentum != 0;
-        float keep = (float)(1 - AsWritten(dampening));
+        float keep = (float)(1 - dampening), fDecay = (float)weightDecay, fMomentum = (float)momentum, fLr = (float)lr;
         int length = param.Length, width = Vector<float>.Count, i = 0;
-        Vector<float> vDecay = new(weightDecay), vMomentum = new(momentum), vKeep = new(keep), vStep = new(-lr);
+        Vector<float> vDecay = new(fDecay), vMomentum = new(fMomentum), vKeep = new(keep), vStep = new(-fLr);
         fixed (float* p = param, g = grad, buf = momentumBuffer)
         {
             for (; i <= length - width; i += width)
@@ -44,14 +44,14 @@ public static unsafe class OptimizerKernels
             for (; i < length; i++)
             {
                 float d = g[i];
-                if (decay) d = MathF.FusedMultiplyAdd(p[i], weightDecay, d);
+                if (decay) d = MathF.FusedMultiplyAdd(p[i], fDecay, d);
                 if (useMomentum)
                 {
-                    float b = firstStep ? d : MathF.FusedMultiplyAdd(d, keep, buf[i] * momentum);
+                    float b = firstStep ? d : MathF.FusedMultiplyAdd(d, keep, buf[i] * fMomentum);
                     buf[i] = b;
-                    d = nesterov ? MathF.FusedMultiplyAdd(b, momentum, d) : b;
+                    d = nesterov ? MathF.FusedMultiplyAdd(b, fMomentum, d) : b;
                 }
-                p[i] = MathF.FusedMultiplyAdd(d, -lr, p[i]);
+                p[i] = MathF.FusedMultiplyAdd(d, -fLr, p[i]);
             }
         }
     }
@@ -61,22 +61,21 @@ public static unsafe class OptimizerKernels
     /// m = beta1·m + (1 − beta1)·g, v = beta2·v + (1 − beta2)·g², p −= lr/(1 − beta1^t) · m / (sqrt(v)/sqrt(1 − beta2^t) + eps).
     /// Adam adds weightDecay·p to the gradient; AdamW first scales p by 1 − lr·weightDecay.
     /// </summary>
-    public static void AdamStep(Span<float> param, ReadOnlySpan<float> grad, Span<float> expAvg, Span<float> expAvgSq, float lr, float beta1, float beta2, float eps, float weightDecay, bool decoupled, int step)
+    public static void AdamStep(Span<float> param, ReadOnlySpan<float> grad, Span<float> expAvg, Span<float> expAvgSq, double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, int step)
     {
         CheckLength(nameof(AdamStep), grad.Length, param.Length, nameof(grad));
         CheckLength(nameof(AdamStep), expAvg.Length, param.Length, nameof(expAvg));
         CheckLength(nameof(AdamStep), expAvgSq.Length, param.Length, nameof(expAvgSq));
         if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, $"{nameof(AdamStep)}: step is 1-based, got {step}.");
         bool coupledDecay = weightDecay != 0 && !decoupled, scaleParam = weightDecay != 0 && decoupled;
-        double lrWritten = AsWritten(lr), beta1Written = AsWritten(beta1), beta2Written = AsWritten(beta2);
-        float shrink = (float)(1 - lrWritten * AsWritten(weightDecay));
-        float w1 = (float)(1 - beta1Written), w1Low = w1 < 0.5f ? w1 : w1 - 1;      // lerp weight, and its form for w >= 0.5
-        float w2 = (float)(1 - beta2Written);
-        double bc1 = 1 - Math.Pow(beta1Written, step), bc2 = 1 - Math.Pow(beta2Written, step);
-        float negStepSize = (float)(-(lrWritten / bc1)), bc2Sqrt = (float)Math.Sqrt(bc2);
+        float shrink = (float)(1 - lr * weightDecay), fDecay = (float)weightDecay, fBeta2 = (float)beta2, fEps = (float)eps;
+        float w1 = (float)(1 - beta1), w1Low = w1 < 0.5f ? w1 : w1 - 1;      // lerp weight, and its form for w >= 0.5
+        float w2 = (float)(1 - beta2);
+        double bc1 = 1 - Math.Pow(beta1, step), bc2 = 1 - Math.Pow(beta2, step);
+        float negStepSize = (float)(-(lr / bc1)), bc2Sqrt = (float)Math.Sqrt(bc2);
         int length = param.Length, width = Vector<float>.Count, i = 0;
-        Vector<float> vDecay = new(weightDecay), vShrink = new(shrink), vW1 = new(w1Low), vBeta2 = new(beta2), vW2 = new(w2);
-        Vector<float> vStep = new(negStepSize), vBc2Sqrt = new(bc2Sqrt), vEps = new(eps);
+        Vector<float> vDecay = new(fDecay), vShrink = new(shrink), vW1 = new(w1Low), vBeta2 = new(fBeta2), vW2 = new(w2);
+        Vector<float> vStep = new(negStepSize), vBc2Sqrt = new(bc2Sqrt), vEps = new(fEps);
         fixed (float* p = param, g = grad, m = expAvg, v = expAvgSq)
         {
             for (; i <= length - width; i += width)
@@ -96,23 +95,17 @@ public static unsafe class OptimizerKernels
             for (; i < length; i++)
             {
                 float pi = p[i], gi = g[i];
-                if (coupledDecay) gi = MathF.FusedMultiplyAdd(pi, weightDecay, gi);
+                if (coupledDecay) gi = MathF.FusedMultiplyAdd(pi, fDecay, gi);
                 if (scaleParam) pi *= shrink;
                 float mi = MathF.FusedMultiplyAdd(w1Low, gi - m[i], w1 < 0.5f ? m[i] : gi);
-                float vi = v[i] * beta2 + w2 * gi * gi;
-                float denom = MathF.Sqrt(vi) / bc2Sqrt + eps;
+                float vi = v[i] * fBeta2 + w2 * gi * gi;
+                float denom = MathF.Sqrt(vi) / bc2Sqrt + fEps;
                 m[i] = mi;
                 v[i] = vi;
                 p[i] = pi + negStepSize * mi / denom;
             }
         }
     }
-
-    // Hyperparameters arrive as float, but PyTorch's are Python floats: 0.999f is 0.99900001287, which would
-    // put 1 − beta2 1.3e-5 off PyTorch's 0.001. A float's 7-significant-digit decimal value is what the caller
-    // wrote (0.999f → 0.999), so float64 scalars start from it. Values decimal cannot hold pass unchanged.
-    private static double AsWritten(float value) =>
-        float.IsFinite(value) && (value == 0 || Math.Abs(value) is > 1e-20f and < 1e20f) ? (double)(decimal)value : value;
 
     private static void CheckLength(string op, int length, int expected, string name)
     {

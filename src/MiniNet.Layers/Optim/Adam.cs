@@ -53,7 +53,7 @@ public class Adam : Optimizer
         var v = _expAvgSq[index] ??= Tensor.ZerosLike(parameter);
         int step = ++_steps[index];
         parameter.Device.Backend.AdamStep(parameter.Storage, grad.Storage, m.Storage, v.Storage,
-            (float)Lr, (float)Beta1, (float)Beta2, (float)Eps, (float)WeightDecay, _decoupled, step);
+            Lr, Beta1, Beta2, Eps, WeightDecay, _decoupled, step);
     }
 }
 

@@ -49,6 +49,6 @@ public sealed class SGD : Optimizer
             first = true;
         }
         parameter.Device.Backend.SgdStep(parameter.Storage, grad.Storage, _momentumBuffers[index]?.Storage,
-            (float)Lr, (float)Momentum, (float)Dampening, (float)WeightDecay, Nesterov, first);
+            Lr, Momentum, Dampening, WeightDecay, Nesterov, first);
     }
 }

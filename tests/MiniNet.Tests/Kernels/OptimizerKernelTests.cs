@@ -14,15 +14,15 @@ public class OptimizerKernelTests
     public void Sgd_HandComputedSteps()
     {
         float[] p = [1, -2], g = [0.5f, 0.25f];
-        OptimizerKernels.SgdStep(p, g, [], 0.1f, 0, 0, 0, false, true);
+        OptimizerKernels.SgdStep(p, g, [], 0.1, 0, 0, 0, false, true);
         Assert.Equal(0.95f, p[0], 1e-6f);                            // 1 − 0.1·0.5
         Assert.Equal(-2.025f, p[1], 1e-6f);
 
         float[] q = [1], buf = [0];
-        OptimizerKernels.SgdStep(q, [0.5f], buf, 0.1f, 0.9f, 0, 0, false, true);
+        OptimizerKernels.SgdStep(q, [0.5f], buf, 0.1, 0.9, 0, 0, false, true);
         Assert.Equal(0.5f, buf[0]);                                  // first step: buf = g
         Assert.Equal(0.95f, q[0], 1e-6f);
-        OptimizerKernels.SgdStep(q, [0.5f], buf, 0.1f, 0.9f, 0, 0, false, false);
+        OptimizerKernels.SgdStep(q, [0.5f], buf, 0.1, 0.9, 0, 0, false, false);
         Assert.Equal(0.95f, buf[0], 1e-6f);                          // 0.9·0.5 + 0.5
         Assert.Equal(0.855f, q[0], 1e-6f);                           // 0.95 − 0.1·0.95
     }
@@ -44,7 +44,7 @@ public class OptimizerKernelTests
         for (int step = 1; step <= 3; step++)
         {
             float[] g = Uniform(rng, -1, 1);
-            OptimizerKernels.SgdStep(p, g, buf, (float)lr, (float)momentum, (float)dampening, (float)weightDecay, nesterov, step == 1);
+            OptimizerKernels.SgdStep(p, g, buf, lr, momentum, dampening, weightDecay, nesterov, step == 1);
             for (int i = 0; i < Length; i++)
             {
                 double d = g[i] + weightDecay * pRef[i];
@@ -67,7 +67,7 @@ public class OptimizerKernelTests
     {
         const float lr = 0.01f, weightDecay = 0.1f;
         float[] p = [1, -2, 3], g = [0.5f, -3, 1e-3f], m = new float[3], v = new float[3];
-        OptimizerKernels.AdamStep(p, g, m, v, lr, 0.9f, 0.999f, 1e-8f, decoupled ? weightDecay : 0, decoupled, 1);
+        OptimizerKernels.AdamStep(p, g, m, v, lr, 0.9, 0.999, 1e-8, decoupled ? weightDecay : 0, decoupled, 1);
         // m/bc1 = g and sqrt(v/bc2) = |g| after one step, so p moves by lr·g/(|g| + eps) ≈ lr·sign(g).
         double shrink = decoupled ? 1 - (double)lr * weightDecay : 1;
         Assert.Equal(1 * shrink - lr, p[0], 1e-6);
@@ -90,7 +90,7 @@ public class OptimizerKernelTests
         for (int step = 1; step <= 3; step++)
         {
             float[] g = Uniform(rng, -1, 1);
-            OptimizerKernels.AdamStep(p, g, m, v, (float)lr, (float)beta1, (float)beta2, (float)eps, (float)weightDecay, decoupled, step);
+            OptimizerKernels.AdamStep(p, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
             double bc1 = 1 - Math.Pow(beta1, step), bc2 = 1 - Math.Pow(beta2, step);
             for (int i = 0; i < Length; i++)
             {
@@ -111,9 +111,9 @@ public class OptimizerKernelTests
     public void BadArgumentsThrow()
     {
         float[] three = new float[3];
-        Assert.Throws<ArgumentException>(() => OptimizerKernels.SgdStep(three, new float[2], [], 0.1f, 0, 0, 0, false, true));
-        Assert.Throws<ArgumentException>(() => OptimizerKernels.SgdStep(three, three, [], 0.1f, 0.9f, 0, 0, false, true));
-        Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerKernels.AdamStep(three, three, three, three, 0.1f, 0.9f, 0.999f, 1e-8f, 0, false, 0));
+        Assert.Throws<ArgumentException>(() => OptimizerKernels.SgdStep(three, new float[2], [], 0.1, 0, 0, 0, false, true));
+        Assert.Throws<ArgumentException>(() => OptimizerKernels.SgdStep(three, three, [], 0.1, 0.9, 0, 0, false, true));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerKernels.AdamStep(three, three, three, three, 0.1, 0.9, 0.999, 1e-8, 0, false, 0));
     }
 
     private static float[] Uniform(Random rng, float low, float high)
