@@ -7,6 +7,9 @@ public sealed class Sequential : Module
 {
     readonly List<Module> _layers = [];
 
+    /// <summary>An empty container; append children with <see cref="Add"/>.</summary>
+    public Sequential() { }
+
     /// <summary>Children named "0", "1", ... in order.</summary>
     public Sequential(params Module[] modules)
     {
