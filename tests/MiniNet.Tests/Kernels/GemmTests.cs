@@ -1,14 +1,12 @@
 // Gemm tests: MultiplyNaive against a float64 MathNet reference, then every micro-kernel this machine
 // supports (and the threaded public entry point) against MultiplyNaive, on odd sizes, all four
 // transpose cases, and beta 0 / 1 / other. Data comes from a seeded System.Random.
-using System.Diagnostics;
 using MathNet.Numerics.LinearAlgebra;
 using MiniNet.Kernels;
-using Xunit.Abstractions;
 
 namespace MiniNet.Tests.Kernels;
 
-public class GemmTests(ITestOutputHelper output)
+public class GemmTests
 {
     private static readonly int[] Sizes = [1, 3, 17, 33, 65, 130];
 
@@ -165,33 +163,6 @@ public class GemmTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(false, false, 2, 2, 3, a, b, new float[3]));
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(false, false, 2, 2, 3, a.AsSpan(1), b, new float[4]));
         Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MultiplyNaive(false, false, -1, 2, 3, a, b, new float[4]));
-    }
-
-    [Fact(Skip = "Timing, run by hand: dotnet test --filter Timing_1024 after removing Skip.")]
-    public void Timing_1024()
-    {
-        const int size = 1024;
-        var rng = new Random(5);
-        float[] a = Random(rng, size * size);
-        float[] b = Random(rng, size * size);
-        float[] c = new float[size * size];
-        foreach (bool parallel in new[] { false, true })
-        {
-            for (int i = 0; i < 3; i++)
-            {
-                Gemm.MultiplyWith(Gemm.DefaultKind, parallel, false, false, size, size, size, a, b, c, 0f);
-            }
-
-            double best = double.MaxValue;
-            for (int i = 0; i < 10; i++)
-            {
-                var watch = Stopwatch.StartNew();
-                Gemm.MultiplyWith(Gemm.DefaultKind, parallel, false, false, size, size, size, a, b, c, 0f);
-                best = Math.Min(best, watch.Elapsed.TotalSeconds);
-            }
-
-            output.WriteLine($"{Gemm.DefaultKind} parallel={parallel}: {best * 1e3:F2} ms, {2.0 * size * size * size / best / 1e9:F1} GFLOP/s");
-        }
     }
 
     private static IEnumerable<Gemm.KernelKind> SupportedKinds()
