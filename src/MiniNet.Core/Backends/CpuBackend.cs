@@ -53,16 +53,48 @@ public sealed class CpuBackend : Backend
     /// <inheritdoc/>
     public override void Fill(Storage buffer, float value) => Array.Fill(F(buffer), value);
 
+    // Large same-length element-wise work is split in two halves, one per core; smaller work stays
+    // on the calling thread, where a task would cost more than it saves.
+    const int ParallelThreshold = 1 << 17;
+
+    static void Split(int length, Action<int, int> body)
+    {
+        if (length < ParallelThreshold)
+        {
+            body(0, length);
+            return;
+        }
+        int half = (length / 2 + 15) & ~15;
+        Parallel.Invoke(() => body(0, half), () => body(half, length - half));
+    }
+
     /// <inheritdoc/>
-    public override void Binary(BinaryOp op, Storage a, int[] aShape, Storage b, int[] bShape, Storage y, int[] yShape) =>
-        Elementwise.Binary(op, F(a), aShape, F(b), bShape, F(y), yShape);
+    public override void Binary(BinaryOp op, Storage a, int[] aShape, Storage b, int[] bShape, Storage y, int[] yShape)
+    {
+        float[] av = F(a), bv = F(b), yv = F(y);
+        if (av.Length == yv.Length && bv.Length == yv.Length)
+            Split(yv.Length, (start, count) => Elementwise.Binary(op, av.AsSpan(start, count), [count], bv.AsSpan(start, count), [count], yv.AsSpan(start, count), [count]));
+        else
+            Elementwise.Binary(op, av, aShape, bv, bShape, yv, yShape);
+    }
+
     /// <inheritdoc/>
-    public override void Unary(UnaryOp op, Storage x, float scalar, Storage y) => Elementwise.Unary(op, F(x), scalar, F(y));
+    public override void Unary(UnaryOp op, Storage x, float scalar, Storage y)
+    {
+        float[] xv = F(x), yv = F(y);
+        Split(yv.Length, (start, count) => Elementwise.Unary(op, xv.AsSpan(start, count), scalar, yv.AsSpan(start, count)));
+    }
+
     /// <inheritdoc/>
     public override void AddScaledInPlace(Storage y, Storage x, float alpha)
     {
-        if (alpha == 1f) System.Numerics.Tensors.TensorPrimitives.Add(F(y), F(x), F(y));
-        else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(F(x), alpha, F(y), F(y));
+        float[] xv = F(x), yv = F(y);
+        Split(yv.Length, (start, count) =>
+        {
+            var ys = yv.AsSpan(start, count);
+            if (alpha == 1f) System.Numerics.Tensors.TensorPrimitives.Add(ys, xv.AsSpan(start, count), ys);
+            else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(xv.AsSpan(start, count), alpha, ys, ys);
+        });
     }
     /// <inheritdoc/>
     public override void SumTo(Storage x, int[] xShape, Storage y, int[] yShape) => Elementwise.SumTo(F(x), xShape, F(y), yShape);

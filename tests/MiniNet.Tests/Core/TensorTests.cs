@@ -123,4 +123,25 @@ public class TensorTests
         Assert.Contains("shape=[2]", x.ToString(), StringComparison.Ordinal);
         Assert.Contains("grad_fn=MulScalar", (x * 2f).ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void LargeElementwiseOpsSplitAcrossCoresMatchPerElementResults()
+    {
+        const int n = 300_001; // above the backend's parallel threshold, odd so the halves differ
+        var g = new Generator(9);
+        var a = Tensor.Randn(g, n);
+        var b = Tensor.Randn(g, n);
+        float[] av = a.ToArray(), bv = b.ToArray();
+        var product = (a * b).ToArray();
+        var scaled = (a * 3f).ToArray();
+        var acc = a.Clone().Detach();
+        acc.AddInPlace(b, 0.5f);
+        var accumulated = acc.ToArray();
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(av[i] * bv[i], product[i]);
+            Assert.Equal(av[i] * 3f, scaled[i]);
+            Assert.Equal(MathF.FusedMultiplyAdd(bv[i], 0.5f, av[i]), accumulated[i], 6);
+        }
+    }
 }
