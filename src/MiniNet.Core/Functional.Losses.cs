@@ -79,11 +79,15 @@ public static partial class Functional
         return Reduce(d * d, reduction);
     }
 
-    /// <summary>Binary cross-entropy on logits, numerically stable: max(x, 0) − x·t + log(1 + e^−|x|).</summary>
+    /// <summary>Binary cross-entropy on logits, numerically stable (PyTorch's form): (1 − t)·x + m + log(e^−m + e^(−x−m)), m = max(−x, 0).</summary>
+    // Autograd through this form gives σ(x) − t everywhere, as PyTorch: m's two uses cancel, so the
+    // subgradient taken at x = 0 does not matter. (max(x, 0) − x·t + log(1 + e^−|x|) gave −t at x = 0,
+    // where ReLU and |x| both take the subgradient 0.)
     public static Tensor BinaryCrossEntropyWithLogits(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
         CheckLossShapes("BCEWithLogitsLoss", input, target);
-        var loss = input.Relu() - input * target + ((-input.Abs()).Exp() + 1f).Log();
+        var m = (-input).Relu();
+        var loss = (1f - target) * input + m + ((-m).Exp() + (-input - m).Exp()).Log();
         return Reduce(loss, reduction);
     }
 
