@@ -79,7 +79,15 @@ public abstract class Module
     /// <summary>The direct children.</summary>
     public IEnumerable<Module> Children() => _children.Select(c => c.Module);
 
-    IEnumerable<(string, Tensor)> Named(Func<Module, List<(string Name, Tensor? Tensor)>> pick, string prefix = "")
+    // Each tensor once, under the first name it is reached by (a module shared by two parents, or a
+    // tied weight, is listed once, as PyTorch's remove_duplicate), so optimizers see it once.
+    IEnumerable<(string, Tensor)> Named(Func<Module, List<(string Name, Tensor? Tensor)>> pick)
+    {
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        return NamedAll(pick, "").Where(item => seen.Add(item.Tensor));
+    }
+
+    IEnumerable<(string Name, Tensor Tensor)> NamedAll(Func<Module, List<(string Name, Tensor? Tensor)>> pick, string prefix)
     {
         foreach (var (name, tensor) in pick(this))
         {
@@ -87,7 +95,7 @@ public abstract class Module
         }
         foreach (var (name, child) in _children)
         {
-            foreach (var item in child.Named(pick, prefix + name + ".")) yield return item;
+            foreach (var item in child.NamedAll(pick, prefix + name + ".")) yield return item;
         }
     }
 

@@ -68,6 +68,22 @@ public class ModuleTests
     }
 
     [Fact]
+    public void SharedModule_ParametersListedOnceButStateDictKeepsEveryKey()
+    {
+        // As PyTorch: named_parameters() skips a module (and a tensor) already seen; state_dict() does not.
+        var shared = new Linear(3, 3, generator: new Generator(1));
+        var model = new Sequential(shared, new ReLU(), shared);
+        Assert.Equal(["0.weight", "0.bias"], model.NamedParameters().Select(p => p.Name));
+        Assert.Equal(2, model.Parameters().Count());
+        Assert.Equal(["0.weight", "0.bias", "2.weight", "2.bias"], model.StateDict().Keys);
+        var optimizer = new MiniNet.Optim.SGD(model.Parameters(), lr: 0.1);
+        Assert.Equal(2, optimizer.Params.Count);
+
+        var bn = new BatchNorm1d(2);
+        Assert.Equal(["0.running_mean", "0.running_var", "0.num_batches_tracked"], new Sequential(bn, bn).NamedBuffers().Select(b => b.Name));
+    }
+
+    [Fact]
     public void RegisteringADuplicateOrDottedName_Throws()
     {
         Assert.Throws<ArgumentException>(() => new Sequential(("a", (Module)new ReLU()), ("a", new ReLU())));
