@@ -156,10 +156,15 @@ public abstract class Module
         }
     }
 
-    /// <summary>Clears the gradients of all parameters (sets them to null, as PyTorch's default).</summary>
-    public void ZeroGrad()
+    /// <summary>Clears the gradients of all parameters: to null (PyTorch's default), or to zeros in place.</summary>
+    public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in Parameters()) p.Grad = null;
+        using var _ = Autograd.NoGrad();
+        foreach (var p in Parameters())
+        {
+            if (setToNone) p.Grad = null;
+            else p.Grad?.ZeroInPlace();
+        }
     }
 
     static string FormatShape(int[] shape) => "[" + string.Join(", ", shape) + "]";

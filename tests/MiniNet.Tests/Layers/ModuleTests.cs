@@ -84,6 +84,17 @@ public class ModuleTests
     }
 
     [Fact]
+    public void ZeroGrad_NotToNone_ZeroesInPlace()
+    {
+        var model = Model(1);
+        model.Forward(Tensor.Randn(new Generator(2), 4, 5)).Sum().Backward();
+        var grad = model.Parameters().First().Grad;
+        model.ZeroGrad(setToNone: false);
+        Assert.Same(grad, model.Parameters().First().Grad);
+        Assert.All(model.Parameters(), p => Assert.All(p.Grad!.ToArray(), v => Assert.Equal(0f, v)));
+    }
+
+    [Fact]
     public void RegisteringADuplicateOrDottedName_Throws()
     {
         Assert.Throws<ArgumentException>(() => new Sequential(("a", (Module)new ReLU()), ("a", new ReLU())));
