@@ -34,8 +34,8 @@ public sealed class Sequential : Module
     /// <summary>Number of children.</summary>
     public int Count => _layers.Count;
 
-    /// <summary>The child at <paramref name="index"/>.</summary>
-    public Module this[int index] => _layers[index];
+    /// <summary>The child at <paramref name="index"/>; a negative index counts from the end, as in PyTorch.</summary>
+    public Module this[int index] => _layers[index < 0 ? index + _layers.Count : index];
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x)

@@ -16,6 +16,10 @@ public class SequentialTests
         Assert.Equal(expected.ToArray(), model.Forward(x).ToArray());
         Assert.Equal(3, model.Count);
         Assert.IsType<Tanh>(model[1]);
+        Assert.Same(model[2], model[-1]);       // negative indices count from the end, as in PyTorch
+        Assert.Same(model[0], model[-3]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => model[3]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => model[-4]);
     }
 
     [Fact]
