@@ -207,6 +207,31 @@ public class BatchNormLayerTests
     }
 
     [Fact]
+    public void BatchOfOneWithSeveralPositions_TrainsAsPyTorch()
+    {
+        // PyTorch only refuses N·L == 1: [1, C, L] with L > 1 has L values per channel.
+        var bn = new BatchNorm1d(3);
+        var x = Batch([1, 3, 5], 53);
+        var y = bn.Forward(x);
+        GradCheck.AssertClose(Functional.BatchNorm(x, null, null, null, null, training: true).ToArray(), y.ToArray(), what: "y");
+        Assert.Equal(1f, bn.NumBatchesTracked!.Item());
+        Assert.Equal([1, 3, 5, 5], new BatchNorm2d(3).Forward(Batch([1, 3, 5, 5], 54)).Shape);
+    }
+
+    [Fact]
+    public void Momentum_CanBeChangedBetweenBatches()
+    {
+        var bn = new BatchNorm1d(1);
+        bn.Forward(Tensor.FromArray([1, 2, 3, 4, 5], 5, 1));          // running_mean 0.3
+        bn.Momentum = 0.5;
+        bn.Forward(Tensor.FromArray([3, 5, 7], 3, 1));                // 0.5·0.3 + 0.5·5
+        Assert.Equal(2.65f, bn.RunningMean!.Item(), 1e-6f);
+        bn.Momentum = null;
+        bn.Forward(Tensor.FromArray([0, 2], 2, 1));                   // factor 1/3: (2/3)·2.65 + (1/3)·1
+        Assert.Equal(2.1f, bn.RunningMean.Item(), 1e-6f);
+    }
+
+    [Fact]
     public void OneValuePerChannel_ThrowsInEvalWithoutRunningStats()
     {
         var bn = new BatchNorm1d(3, trackRunningStats: false);
