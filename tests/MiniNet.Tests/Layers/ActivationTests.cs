@@ -45,6 +45,15 @@ public class ActivationTests
     }
 
     [Fact]
+    public void Relu_GradientAtZeroIsZero()
+    {
+        var x = Tensor.FromArray([-1f, 0f, 2f]);
+        x.RequiresGrad = true;
+        new ReLU().Forward(x).Sum().Backward();
+        Assert.Equal([0f, 0f, 1f], x.Grad!.ToArray());
+    }
+
+    [Fact]
     public void Sigmoid_IsStableForLargeInputs()
     {
         var y = new Sigmoid().Forward(Tensor.FromArray([-100f, 100f])).ToArray();

@@ -70,6 +70,17 @@ public class LossTests
     }
 
     [Fact]
+    public void CrossEntropy_IsStableForLargeLogits()
+    {
+        var logits = Tensor.FromArray([1000f, 0f, -1000f, 0f], 2, 2);
+        logits.RequiresGrad = true;
+        var loss = new CrossEntropyLoss(Reduction.Sum).Forward(logits, [1, 0]);
+        Assert.Equal(2000f, loss.Item(), 1e-3f);
+        loss.Backward();
+        GradCheck.AssertClose([1f, -1f, -1f, 1f], logits.Grad!.ToArray(), what: "dLogits");
+    }
+
+    [Fact]
     public void CrossEntropy_InvalidTargets_Throw()
     {
         var loss = new CrossEntropyLoss();

@@ -53,6 +53,18 @@ public class MaxPool2dTests
     }
 
     [Fact]
+    public void Ties_SendTheGradientToTheFirstMaximum()
+    {
+        // PyTorch's CPU kernel keeps the first maximum of a window (row-major), so a tie routes there.
+        var x = Tensor.FromArray([1, 3, 3, 0, 3, 3, 2, 2, 2], 1, 1, 3, 3);
+        x.RequiresGrad = true;
+        var y = new MaxPool2d(2, 1).Forward(x);
+        Assert.Equal([3f, 3f, 3f, 3f], y.ToArray());
+        y.Backward(Tensor.FromArray([1, 10, 100, 1000], 1, 1, 2, 2));
+        Assert.Equal([0f, 11f, 0f, 0f, 1100f, 0f, 0f, 0f, 0f], x.Grad!.ToArray());
+    }
+
+    [Fact]
     public void Stride_DefaultsToKernelSize()
     {
         var pool = new MaxPool2d(3);
