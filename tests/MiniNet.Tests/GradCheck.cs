@@ -8,6 +8,14 @@ namespace MiniNet.Tests;
 
 public static class GradCheck
 {
+    /// <summary>A 1-d leaf tensor holding <paramref name="values"/>, requiring grad.</summary>
+    public static Tensor Param(params float[] values)
+    {
+        var p = Tensor.FromArray(values, values.Length);
+        p.RequiresGrad = true;
+        return p;
+    }
+
     /// <summary>Random inputs of the given shapes, requiring grad.</summary>
     public static Tensor[] Inputs(int seed, params int[][] shapes)
     {

@@ -6,17 +6,10 @@ namespace MiniNet.Tests.Optim;
 
 public class OptimizerTests
 {
-    static Tensor Param(params float[] values)
-    {
-        var p = Tensor.FromArray(values, values.Length);
-        p.RequiresGrad = true;
-        return p;
-    }
-
     [Fact]
     public void ZeroGrad_SetsGradientsToNullByDefault()
     {
-        Tensor a = Param(1f, 2f), b = Param(3f);
+        Tensor a = GradCheck.Param(1f, 2f), b = GradCheck.Param(3f);
         var sgd = new SGD([a, b], lr: 0.1);
         (a.Sum() + b.Sum()).Backward();
         sgd.ZeroGrad();
@@ -27,7 +20,7 @@ public class OptimizerTests
     [Fact]
     public void ZeroGrad_NotToNone_ZeroesInPlace()
     {
-        Tensor a = Param(1f, 2f), b = Param(3f);
+        Tensor a = GradCheck.Param(1f, 2f), b = GradCheck.Param(3f);
         var sgd = new SGD([a, b], lr: 0.1);
         a.Sum().Backward();
         var grad = a.Grad!;
@@ -40,7 +33,7 @@ public class OptimizerTests
     [Fact]
     public void Step_SkipsParametersWithoutGradient()
     {
-        Tensor a = Param(1f), b = Param(5f);
+        Tensor a = GradCheck.Param(1f), b = GradCheck.Param(5f);
         var optimizers = new Optimizer[] { new SGD([a, b], lr: 0.1, momentum: 0.9), new Adam([a, b], lr: 0.1) };
         foreach (var optimizer in optimizers)
         {
@@ -58,7 +51,7 @@ public class OptimizerTests
     [Fact]
     public void Step_RecordsNoGraph()
     {
-        var p = Param(1f);
+        var p = GradCheck.Param(1f);
         var sgd = new SGD([p], lr: 0.1);
         p.Grad = Tensor.FromArray([1f], 1);
         sgd.Step();
@@ -69,7 +62,7 @@ public class OptimizerTests
     [Fact]
     public void InvalidParameterLists_Throw()
     {
-        var p = Param(1f);
+        var p = GradCheck.Param(1f);
         Assert.Throws<ArgumentException>(() => new SGD([], lr: 0.1));
         Assert.Throws<ArgumentException>(() => new SGD([p, p], lr: 0.1));
         Assert.Throws<ArgumentException>(() => new SGD([Tensor.Zeros(1)], lr: 0.1));
@@ -79,7 +72,7 @@ public class OptimizerTests
     [Fact]
     public void Lr_CanBeChangedBetweenSteps()
     {
-        var p = Param(1f);
+        var p = GradCheck.Param(1f);
         var sgd = new SGD([p], lr: 0.1);
         p.Grad = Tensor.FromArray([1f], 1);
         sgd.Step();

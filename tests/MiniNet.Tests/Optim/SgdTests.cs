@@ -6,17 +6,10 @@ namespace MiniNet.Tests.Optim;
 
 public class SgdTests
 {
-    static Tensor Param(params float[] values)
-    {
-        var p = Tensor.FromArray(values, values.Length);
-        p.RequiresGrad = true;
-        return p;
-    }
-
     [Fact]
     public void Plain_HandComputed()
     {
-        var p = Param(1f);
+        var p = GradCheck.Param(1f);
         var sgd = new SGD([p], lr: 0.1);
         p.Grad = Tensor.FromArray([2f], 1);
         sgd.Step();
@@ -27,7 +20,7 @@ public class SgdTests
     [Fact]
     public void Momentum_HandComputed()
     {
-        var p = Param(1f);
+        var p = GradCheck.Param(1f);
         var sgd = new SGD([p], lr: 0.1, momentum: 0.9);
         p.Grad = Tensor.FromArray([2f], 1);
         sgd.Step();
@@ -80,7 +73,7 @@ public class SgdTests
     [Fact]
     public void InvalidArguments_Throw()
     {
-        var p = Param(1f);
+        var p = GradCheck.Param(1f);
         Assert.Throws<ArgumentOutOfRangeException>(() => new SGD([p], lr: -0.1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new SGD([p], lr: double.NaN));
         Assert.Throws<ArgumentOutOfRangeException>(() => new SGD([p], lr: 0.1, momentum: -0.5));
