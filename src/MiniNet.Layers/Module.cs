@@ -157,15 +157,7 @@ public abstract class Module
     }
 
     /// <summary>Clears the gradients of all parameters: to null (PyTorch's default), or to zeros in place.</summary>
-    public void ZeroGrad(bool setToNone = true)
-    {
-        using var _ = Autograd.NoGrad();
-        foreach (var p in Parameters())
-        {
-            if (setToNone) p.Grad = null;
-            else p.Grad?.ZeroInPlace();
-        }
-    }
+    public void ZeroGrad(bool setToNone = true) => Gradients.Clear(Parameters(), setToNone);
 
     static string FormatShape(int[] shape) => "[" + string.Join(", ", shape) + "]";
 

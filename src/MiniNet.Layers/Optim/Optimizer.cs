@@ -44,16 +44,5 @@ public abstract class Optimizer
     protected abstract void Update(int index, Tensor parameter, Tensor grad);
 
     /// <summary>Clears gradients: to null (default), or to zeros in place.</summary>
-    public void ZeroGrad(bool setToNone = true)
-    {
-        foreach (var p in Params)
-        {
-            if (setToNone) p.Grad = null;
-            else if (p.Grad is not null)
-            {
-                using var _ = Autograd.NoGrad();
-                p.Grad.ZeroInPlace();
-            }
-        }
-    }
+    public void ZeroGrad(bool setToNone = true) => MiniNet.Layers.Gradients.Clear(Params, setToNone);
 }
