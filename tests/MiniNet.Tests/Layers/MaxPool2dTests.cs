@@ -71,4 +71,16 @@ public class MaxPool2dTests
         Assert.Equal(3, pool.Stride);
         Assert.Equal([1, 1, 2, 3], pool.Forward(Tensor.Zeros(1, 1, 7, 9)).Shape);
     }
+
+    [Fact]
+    public void BadInput_NamesOpAndShape()
+    {
+        var pool = new MaxPool2d(3);
+        var e = Assert.Throws<ArgumentException>(() => pool.Forward(Tensor.Zeros(2, 4, 4)));
+        Assert.Contains("MaxPool2d", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[2, 4, 4]", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => pool.Forward(Tensor.Zeros(1, 1, 2, 5)));
+        Assert.Contains("[1, 1, 2, 5]", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MaxPool2d(0));
+    }
 }
