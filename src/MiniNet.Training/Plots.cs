@@ -46,6 +46,7 @@ public static class Plots
         figure.Layout = new ScottPlot.MultiplotLayouts.Columns();
         Plot loss = figure.GetPlot(0), accuracy = figure.GetPlot(1);
         var palette = new ScottPlot.Palettes.Category10();
+        double lastEpoch = 0;
         for (int r = 0; r < runs.Count; r++)
         {
             var run = runs[r];
@@ -54,6 +55,7 @@ public static class Plots
             int window = smoothing ?? Math.Max(1, run.Steps.Count / 50);
             var epochX = run.Epochs.Select(e => (double)e.Epoch).ToArray();
             bool noData = run.Steps.Count == 0 && run.Epochs.Count == 0;
+            lastEpoch = x.Concat(epochX).Append(lastEpoch).Max();
 
             double? divergedAt = FirstNonFinite(x, run.Steps.Select(s => s.Loss))
                 ?? FirstNonFinite(epochX, run.Epochs.Select(e => e.TrainLoss));
@@ -68,7 +70,17 @@ public static class Plots
         }
         Decorate(loss, $"{title}: loss", "epoch", "loss", Alignment.UpperRight);
         Decorate(accuracy, $"{title}: accuracy", "epoch", "accuracy", Alignment.LowerRight);
-        AtomicFile.WriteAllBytes(pngPath, figure.Render(width, height).GetImageBytes(ImageFormat.Png));
+        // Both panels span epoch 0 to the last epoch any run reached, even where its values are non-finite.
+        if (lastEpoch > 0)
+        {
+            foreach (var panel in new[] { loss, accuracy })
+            {
+                panel.Axes.AutoScale();
+                panel.Axes.SetLimitsX(-0.03 * lastEpoch, 1.03 * lastEpoch);
+            }
+        }
+        using var image = figure.Render(width, height);
+        AtomicFile.WriteAllBytes(pngPath, image.GetImageBytes(ImageFormat.Png));
     }
 
     /// <summary>
@@ -137,7 +149,8 @@ public static class Plots
     }
 
     // Adds the finite runs of (x, y) as separate scatters of one colour, so a NaN or ∞ breaks the line;
-    // only the first carries the legend label. A series with no finite point still gets its legend entry.
+    // only the first carries the legend label. A lone finite point gets a dot, so it stays visible. A series
+    // whose points are all non-finite still gets its legend entry; an empty one gets none.
     static void AddSegments(Plot plot, double[] x, double[] y, Color color, string label, bool markers)
     {
         if (x.Length == 0)
@@ -156,7 +169,7 @@ public static class Plots
                 var scatter = plot.Add.Scatter(x[start..end], y[start..end], color);
                 scatter.LineWidth = markers ? 1 : 2;
                 scatter.LinePattern = markers ? LinePattern.Dashed : LinePattern.Solid;
-                scatter.MarkerSize = markers ? 7 : 0;
+                scatter.MarkerSize = markers ? 7 : end - start == 1 ? 5 : 0;
                 scatter.MarkerShape = MarkerShape.FilledCircle;
                 if (!labelled && label.Length > 0)
                 {

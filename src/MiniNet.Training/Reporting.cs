@@ -186,6 +186,7 @@ public sealed class ConsoleReporter : ITrainingReporter
     {
         _task?.StopTask();
         _task = _progress?.AddTask(Markup.Escape(description), maxValue: Math.Max(1, batches));
+        _progress?.Refresh();   // show the new bar now, not at the next 100 ms tick
         _lastRedraw = Stopwatch.GetTimestamp();
     }
 
