@@ -120,9 +120,9 @@ public abstract class Optimizer
             {
                 problems.Add($"state '{key}' is for parameter {index}, but this optimizer has {Params.Count} parameters");
             }
-            else
+            else if (!perParameter[index].TryAdd(parts[2], tensor))
             {
-                perParameter[index].Add(parts[2], tensor);
+                problems.Add($"state '{key}' repeats parameter {index}'s '{parts[2]}'");   // e.g. state.01.step beside state.1.step
             }
         }
         for (int i = 0; i < Params.Count; i++) CheckParameterState(i, perParameter[i], problems);
