@@ -1,6 +1,8 @@
 // A seedable pseudo-random generator (xoshiro256**, seeded through SplitMix64), as torch.Generator.
 // Factories and layer initialisers take one; without it they draw from Generator.Default, which
 // Generator.ManualSeed reseeds (torch.manual_seed). Normals come from Box–Muller.
+// GetState/SetState (torch.Generator.get_state/set_state) capture the whole state, the cached second
+// normal of Box–Muller included, so a restored generator continues exactly where the saved one was.
 namespace MiniNet;
 
 /// <summary>A seedable random generator for tensor factories, initialisation and dropout.</summary>
@@ -27,6 +29,36 @@ public sealed class Generator
         _s2 = SplitMix(ref x);
         _s3 = SplitMix(ref x);
         _spareNormal = null;
+    }
+
+    /// <summary>The number of words in <see cref="GetState"/>'s array.</summary>
+    public const int StateLength = 6;
+
+    /// <summary>
+    /// The full state (as <c>torch.Generator.get_state</c>): the four xoshiro256** words, then 1 and the
+    /// bits of the cached Box–Muller normal when one is waiting, else 0 and 0.
+    /// </summary>
+    public ulong[] GetState() => _spareNormal is double spare
+        ? [_s0, _s1, _s2, _s3, 1, BitConverter.DoubleToUInt64Bits(spare)]
+        : [_s0, _s1, _s2, _s3, 0, 0];
+
+    /// <summary>Restores a state from <see cref="GetState"/> (as <c>torch.Generator.set_state</c>).</summary>
+    /// <exception cref="ArgumentException">The array does not have <see cref="StateLength"/> words, the four
+    /// xoshiro words are all zero (a generator that would only return zeros), or the cached-normal words are invalid.</exception>
+    public void SetState(ulong[] state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Length != StateLength)
+            throw new ArgumentException($"Generator.SetState: expected {StateLength} words (4 xoshiro256** words, a cached-normal flag, its bits), got {state.Length}.", nameof(state));
+        if ((state[0] | state[1] | state[2] | state[3]) == 0)
+            throw new ArgumentException("Generator.SetState: the xoshiro256** words are all zero, a state the generator never reaches (it would return only zeros).", nameof(state));
+        double? spare = state[4] switch
+        {
+            0 when state[5] == 0 => null,
+            1 when double.IsFinite(BitConverter.UInt64BitsToDouble(state[5])) => BitConverter.UInt64BitsToDouble(state[5]),
+            _ => throw new ArgumentException($"Generator.SetState: words 4 and 5 must be 0, 0 (no cached normal) or 1 and a finite double's bits, got {state[4]}, 0x{state[5]:X16}.", nameof(state)),
+        };
+        (_s0, _s1, _s2, _s3, _spareNormal) = (state[0], state[1], state[2], state[3], spare);
     }
 
     static ulong SplitMix(ref ulong x)

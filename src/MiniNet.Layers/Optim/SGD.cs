@@ -3,6 +3,10 @@
 //   if momentum ≠ 0: buf = (first step) ? g : momentum·buf + (1 − dampening)·g
 //                    g = nesterov ? g + momentum·buf : buf
 //   p = p − lr·g
+// State dict (as PyTorch): state.{i}.momentum_buffer once parameter i has a buffer; the param group holds
+// lr, momentum, dampening, weight_decay, nesterov and PyTorch's flags (maximize false, ...).
+using System.Text.Json.Nodes;
+
 namespace MiniNet.Optim;
 
 /// <summary>SGD with optional momentum, dampening, weight decay and Nesterov momentum.</summary>
@@ -50,5 +54,55 @@ public sealed class SGD : Optimizer
         }
         parameter.Device.Backend.SgdStep(parameter.Storage, grad.Storage, _momentumBuffers[index]?.Storage,
             Lr, Momentum, Dampening, WeightDecay, Nesterov, first);
+    }
+
+    /// <inheritdoc/>
+    protected override void WriteHyperparameters(JsonObject group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group["momentum"] = Momentum;
+        group["dampening"] = Dampening;
+        group["weight_decay"] = WeightDecay;
+        group["nesterov"] = Nesterov;
+        group["maximize"] = false;
+        group["foreach"] = null;
+        group["differentiable"] = false;
+        group["fused"] = null;
+    }
+
+    /// <inheritdoc/>
+    protected override void CheckHyperparameters(JsonObject group, ICollection<string> problems)
+    {
+        CheckHyperparameter(group, "momentum", Momentum, problems);
+        CheckHyperparameter(group, "dampening", Dampening, problems);
+        CheckHyperparameter(group, "weight_decay", WeightDecay, problems);
+        CheckHyperparameter(group, "nesterov", Nesterov, problems);
+        CheckHyperparameter(group, "maximize", false, problems, required: false);
+    }
+
+    /// <inheritdoc/>
+    protected override IEnumerable<KeyValuePair<string, Tensor>> GetParameterState(int index)
+    {
+        if (_momentumBuffers[index] is Tensor buffer) yield return new("momentum_buffer", buffer);
+    }
+
+    /// <inheritdoc/>
+    protected override void CheckParameterState(int index, IReadOnlyDictionary<string, Tensor> state, ICollection<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(problems);
+        foreach (var (name, tensor) in state)
+        {
+            if (name != "momentum_buffer") problems.Add($"unexpected key 'state.{index}.{name}' (SGD keeps only momentum_buffer)");
+            else if (Momentum == 0) problems.Add($"'state.{index}.momentum_buffer' is given, but this SGD has no momentum");
+            else CheckStateShape(index, name, tensor, Params[index].Shape, problems);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void SetParameterState(int index, IReadOnlyDictionary<string, Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _momentumBuffers[index] = state.TryGetValue("momentum_buffer", out var buffer) ? CopyToParameterDevice(index, buffer) : null;
     }
 }
