@@ -321,7 +321,7 @@ public static class PaperFig1
             plot.XLabel("training steps");
             plot.YLabel(Invariant($"input to the sigmoid of unit {ProbeUnit}, hidden layer 3"));
             plot.Axes.SetLimitsY(low, high);
-            plot.ShowLegend(ScottPlot.Edge.Right);
+            plot.ShowLegend(ScottPlot.Edge.Bottom);
             return plot;
         }
 
