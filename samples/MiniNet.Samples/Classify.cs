@@ -114,7 +114,7 @@ public static class Classify
                 history.Name = settings.RunName;
                 history.WriteCsv(metrics);
                 history.WriteStepsCsv(steps);
-                Plots.SaveCurves(curves, [history], $"{settings.RunName}: loss and accuracy");
+                Plots.SaveCurves(curves, [history], settings.RunName);
             },
         };
         var result = trainer.Fit(trainLoader, testLoader, epochs, settings.Resume);

@@ -16,6 +16,8 @@ public static class Cli
     {
         ArgumentNullException.ThrowIfNull(args);
         var ui = console ?? AnsiConsole.Console;
+        // Redirected output (a log file, CI): no 80-column wrapping of long lines.
+        if (console is null && Console.IsOutputRedirected) ui.Profile.Width = 1000;
         var root = new RootCommand("MiniNet samples: BatchNorm on MNIST and CIFAR-10, the BN paper's figure, and small BN walk-throughs. Without a command: mnist-mlp.");
 
         var mlp = TrainingCommand("mnist-mlp", "The MLP (Linear 784→256, ReLU, BatchNorm1d, Linear 256→10) on MNIST (default sample).", ui);

@@ -16,6 +16,24 @@ public sealed class ImageDataset
     /// </summary>
     /// <exception cref="ArgumentException">The sizes disagree or a label is out of range.</exception>
     public ImageDataset(string name, byte[] images, int[] labels, int channels, int height, int width, int numClasses)
+        : this(name, (ReadOnlyMemory<byte>)Checked(name, images, labels, channels, height, width, numClasses), (ReadOnlyMemory<int>)labels, channels, height, width, numClasses)
+    {
+    }
+
+    // A view over checked buffers (the public constructor, Subset).
+    ImageDataset(string name, ReadOnlyMemory<byte> images, ReadOnlyMemory<int> labels, int channels, int height, int width, int numClasses)
+    {
+        Name = name;
+        Channels = channels;
+        Height = height;
+        Width = width;
+        NumClasses = numClasses;
+        _images = images;
+        _labels = labels;
+    }
+
+    // Checks the sizes and every label; returns the images.
+    static byte[] Checked(string name, byte[] images, int[] labels, int channels, int height, int width, int numClasses)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(images);
@@ -34,25 +52,7 @@ public sealed class ImageDataset
             if ((uint)labels[i] >= (uint)numClasses)
                 throw new ArgumentException($"ImageDataset '{name}': label {labels[i]} at index {i} is outside [0, {numClasses}).", nameof(labels));
         }
-        Name = name;
-        Channels = channels;
-        Height = height;
-        Width = width;
-        NumClasses = numClasses;
-        _images = images;
-        _labels = labels;
-    }
-
-    // A view over checked buffers (Subset).
-    ImageDataset(string name, ReadOnlyMemory<byte> images, ReadOnlyMemory<int> labels, int channels, int height, int width, int numClasses)
-    {
-        Name = name;
-        Channels = channels;
-        Height = height;
-        Width = width;
-        NumClasses = numClasses;
-        _images = images;
-        _labels = labels;
+        return images;
     }
 
     /// <summary>A name for messages and logs (for example "MNIST train").</summary>

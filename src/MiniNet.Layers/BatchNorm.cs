@@ -86,7 +86,7 @@ public abstract class BatchNormBase : Module
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"{NumFeatures}, eps={Eps:G}, momentum={(Momentum is double m ? m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, affine={Affine}, track_running_stats={TrackRunningStats}");
+        $"{NumFeatures}, eps={Eps.ToString(System.Globalization.CultureInfo.InvariantCulture).Replace('E', 'e')}, momentum={(Momentum is double m ? m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, affine={Affine}, track_running_stats={TrackRunningStats}");
 }
 
 /// <summary>Batch normalisation over [N, C] or [N, C, L] (statistics over N, or N and L).</summary>

@@ -310,4 +310,11 @@ public class BatchNormLayerTests
         Assert.Equal([1f, 1f, 1f], bn.RunningVar!.ToArray());
         Assert.Equal(0f, bn.NumBatchesTracked!.Item());
     }
+
+    [Fact]
+    public void ToString_prints_as_PyTorch_does()
+    {
+        Assert.Equal("BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)", new BatchNorm2d(64).ToString());
+        Assert.Equal("BatchNorm1d(3, eps=0.001, momentum=None, affine=False, track_running_stats=True)", new BatchNorm1d(3, eps: 1e-3, momentum: null, affine: false).ToString());
+    }
 }
