@@ -50,7 +50,7 @@ public static class Classify
     static (int Epochs, int BatchSize, double Lr) Defaults(string model) => model switch
     {
         "mnist-mlp" => (5, 64, 0.05),
-        "mnist-cnn" => (3, 64, 0.02),
+        "mnist-cnn" => (3, 64, 0.01),
         "cifar-cnn" => (15, 64, 0.02),
         _ => throw new ArgumentException($"Unknown model '{model}'; expected one of {string.Join(", ", ModelNames)}.", nameof(model)),
     };
@@ -122,7 +122,7 @@ public static class Classify
         if (result.Epochs.Count > 0)
         {
             var last = result.Epochs[^1];
-            console.MarkupLineInterpolated($"[green]{settings.RunName}: test accuracy {100 * last.TestAccuracy:F2}% after {last.Epoch} epochs.[/] Wrote {metrics}, {steps}, {curves}.");
+            console.MarkupLineInterpolated($"[green]{settings.RunName}: test accuracy {100 * last.TestAccuracy:F2}% after {last.Epoch} epoch{(last.Epoch == 1 ? "" : "s")}.[/] Wrote {metrics}, {steps}, {curves}.");
         }
         return result;
     }

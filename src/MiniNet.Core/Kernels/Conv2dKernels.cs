@@ -162,7 +162,7 @@ public static unsafe class Conv2dKernels
         int dcolsLength = direct || !needDx ? 0 : s.Patch * s.Spatial;
         bool batchParallel = BatchParallel(s);
         int partialLength = batchParallel && needDWeight ? cOut * s.Patch : 0;
-        int scratchLength = Math.Max(colsLength + dcolsLength + partialLength, 1);
+        int scratchLength = Math.Max(colsLength + dcolsLength, 1);
         fixed (float* pdy = dy, px = x, pw = weight, pdx = dx, pdw = dWeight)
         {
             float* dys = pdy;
@@ -185,40 +185,36 @@ public static unsafe class Conv2dKernels
                 return;
             }
 
-            object gate = new();
-            Parallel.For(
-                0,
-                n,
-                () =>
+            // Fixed contiguous chunks of images, each summing its dWeight partial in image order,
+            // then the partials summed in chunk order: the result does not depend on which thread
+            // ran what, so a seeded training run repeats to the bit.
+            int chunks = Math.Min(n, BackwardChunks);
+            float[] partials = needDWeight ? ArrayPool<float>.Shared.Rent(chunks * partialLength) : [];
+            partials.AsSpan(0, needDWeight ? chunks * partialLength : 0).Clear();
+            fixed (float* pPartials = partials)
+            {
+                float* partialBase = pPartials;
+                Parallel.For(0, chunks, c =>
                 {
                     float[] scratch = ArrayPool<float>.Shared.Rent(scratchLength);
-                    scratch.AsSpan(colsLength + dcolsLength, partialLength).Clear();
-                    return scratch;
-                },
-                (i, _, scratch) =>
-                {
                     fixed (float* pScratch = scratch)
                     {
-                        float* partial = dws is null ? null : pScratch + colsLength + dcolsLength;
-                        BackwardImage(s, i, dys, xs, ws, dxs, partial, pScratch, pScratch + colsLength, parallelGemm: false);
-                    }
-
-                    return scratch;
-                },
-                scratch =>
-                {
-                    if (dws is not null)
-                    {
-                        var partial = new ReadOnlySpan<float>(scratch, colsLength + dcolsLength, partialLength);
-                        var total = new Span<float>(dws, partialLength);
-                        lock (gate)
-                        {
-                            TensorPrimitives.Add(total, partial, total);
-                        }
+                        float* partial = dws is null ? null : partialBase + (long)c * partialLength;
+                        for (int i = (int)((long)c * n / chunks), end = (int)((long)(c + 1) * n / chunks); i < end; i++)
+                            BackwardImage(s, i, dys, xs, ws, dxs, partial, pScratch, pScratch + colsLength, parallelGemm: false);
                     }
 
                     ArrayPool<float>.Shared.Return(scratch);
                 });
+            }
+
+            if (dws is not null)
+            {
+                var total = new Span<float>(dws, partialLength);
+                for (int c = 0; c < chunks; c++)
+                    TensorPrimitives.Add(total, partials.AsSpan(c * partialLength, partialLength), total);
+                ArrayPool<float>.Shared.Return(partials);
+            }
         }
     }
 
@@ -494,6 +490,9 @@ public static unsafe class Conv2dKernels
         int end = w - offset <= 0 ? 0 : Math.Min(outW, ((w - offset - 1) / stride) + 1);
         return (Math.Min(begin, outW), end);
     }
+
+    // Chunks of the batch in the parallel backward: a constant, so results do not depend on the core count.
+    private const int BackwardChunks = 8;
 
     private static bool BatchParallel(in Shape s)
     {

@@ -116,6 +116,24 @@ public class Conv2dKernelTests
         }
     }
 
+    [Fact]
+    public void Batch_parallel_backward_repeats_to_the_bit()
+    {
+        // Large enough for the batch-parallel path (several images per core): the weight gradient is
+        // a sum over images, which must not depend on which thread ran which image.
+        const int n = 19, cIn = 16, h = 14, w = 14, cOut = 24, k = 3;
+        var rng = new Random(3);
+        float[] x = Random(rng, n * cIn * h * w), weight = Random(rng, cOut * cIn * k * k), dy = Random(rng, n * cOut * h * w);
+        float[] first = new float[weight.Length], dx = new float[x.Length];
+        Conv2dKernels.Backward(dy, x, weight, n, cIn, h, w, cOut, k, 1, 1, dx, first, []);
+        for (int run = 0; run < 20; run++)
+        {
+            float[] again = new float[weight.Length];
+            Conv2dKernels.Backward(dy, x, weight, n, cIn, h, w, cOut, k, 1, 1, dx, again, []);
+            Assert.Equal(first, again);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void Backward_matches_naive(int n, int cIn, int h, int w, int cOut, int k, int stride, int padding)
