@@ -121,6 +121,13 @@ public sealed class CliTests : IDisposable
     {
         Assert.NotEqual(0, Run("mnist-mlp", "--data", Path.Combine(_dir, "data"), "--batch-size", "1", "--out", Path.Combine(_dir, "x")));
         Assert.Contains("--batch-size must be at least 2", _text.ToString());
+        string data = Path.Combine(_dir, "data"), output = Path.Combine(_dir, "x");
+        Assert.NotEqual(0, Run("mnist-mlp", "--data", data, "--lr", "0", "--out", output));
+        Assert.Contains("--lr must be positive", _text.ToString());
+        Assert.NotEqual(0, Run("mnist-mlp", "--data", data, "--dropout", "1", "--out", output));
+        Assert.Contains("--dropout must be in [0, 1)", _text.ToString());
+        Assert.NotEqual(0, Run("mnist-mlp", "--data", data, "--epochs", "0", "--out", output));
+        Assert.Contains("--epochs must be at least 1", _text.ToString());
         Assert.NotEqual(0, Run("mnist-mlp", "--optimizer", "rmsprop"));
         Assert.NotEqual(0, Run("no-such-command"));
     }
