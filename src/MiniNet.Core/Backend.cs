@@ -120,15 +120,20 @@ public abstract class Backend
     public abstract void BatchNormBackwardTraining(Storage dy, Storage x, int n, int c, int s, Storage saveMean, Storage saveInvStd, Storage? weight, Storage? dx, Storage? dWeight, Storage? dBias);
     /// <summary>Backward of the eval forward (statistics are constants); null outputs are not computed.</summary>
     public abstract void BatchNormBackwardInference(Storage dy, Storage x, int n, int c, int s, Storage runningMean, Storage runningVar, Storage? weight, float eps, Storage? dx, Storage? dWeight, Storage? dBias);
-    /// <summary>running = (1 − factor)·running + factor·batch, with the unbiased variance batchVar·m/(m−1).</summary>
-    public abstract void BatchNormUpdateRunningStats(Storage batchMean, Storage batchVar, int m, float factor, Storage runningMean, Storage runningVar);
+    /// <summary>
+    /// running = (1 − f)·running + f·batch, with the unbiased variance batchVar·m/(m − 1). f is
+    /// <paramref name="factor"/>, or, when <paramref name="cumulativeCount"/> (a one-element buffer holding
+    /// the number of batches seen, this one included) is given, 1/count read where the buffer lives: the
+    /// cumulative average of momentum = null, with no copy to the host.
+    /// </summary>
+    public abstract void BatchNormUpdateRunningStats(Storage batchMean, Storage batchVar, int m, float factor, Storage? cumulativeCount, Storage runningMean, Storage runningVar);
 
     // ---- losses ----
 
-    /// <summary>Mean softmax cross-entropy of logits [n, k] against int targets [n]; writes the softmax for backward.</summary>
-    public abstract float CrossEntropyForward(Storage logits, int n, int k, Storage targets, Storage probabilities);
-    /// <summary>dLogits = scale·(softmax − onehot(targets)).</summary>
-    public abstract void CrossEntropyBackward(Storage probabilities, int n, int k, Storage targets, float scale, Storage dLogits);
+    /// <summary>Mean softmax cross-entropy of logits [n, k] against int targets [n], written to the one-element <paramref name="loss"/>; writes the softmax for backward.</summary>
+    public abstract void CrossEntropyForward(Storage logits, int n, int k, Storage targets, Storage probabilities, Storage loss);
+    /// <summary>dLogits = gradOutput[0]·scale·(softmax − onehot(targets)); the upstream gradient stays where it lives.</summary>
+    public abstract void CrossEntropyBackward(Storage probabilities, int n, int k, Storage targets, Storage gradOutput, float scale, Storage dLogits);
     /// <summary>Log-softmax over the last dim of x [n, k].</summary>
     public abstract void LogSoftmax(Storage x, int n, int k, Storage y);
     /// <summary>Backward of log-softmax: dx = dy − softmax·Σdy.</summary>

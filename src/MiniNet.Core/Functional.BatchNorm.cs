@@ -22,7 +22,11 @@ public static partial class Functional
     /// <param name="training">Use batch statistics (and update the running ones); else use the running ones.</param>
     /// <param name="momentumFactor">f in running = (1 − f)·running + f·batch (the layer resolves momentum = null to 1/numBatchesTracked).</param>
     /// <param name="eps">Added to the variance for stability.</param>
-    public static Tensor BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentumFactor = 0.1, double eps = 1e-5)
+    /// <param name="cumulativeCount">
+    /// For momentum = null: the 0-d count of batches seen (this one included); when given, the factor is
+    /// 1/count, read on the tensors' device, and <paramref name="momentumFactor"/> is ignored.
+    /// </param>
+    public static Tensor BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentumFactor = 0.1, double eps = 1e-5, Tensor? cumulativeCount = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank < 2)
@@ -32,6 +36,8 @@ public static partial class Functional
             throw new ArgumentException("BatchNorm: runningMean and runningVar must both be given or both be null.");
         if ((weight is null) != (bias is null))
             throw new ArgumentException("BatchNorm: weight and bias must both be given or both be null.");
+        if (cumulativeCount is not null && cumulativeCount.Numel != 1)
+            throw new ArgumentException($"BatchNorm: cumulativeCount must hold one value, got shape {Tensor.Format(cumulativeCount.ShapeRef)}.", nameof(cumulativeCount));
         foreach (var (name, t) in new[] { ("runningMean", runningMean), ("runningVar", runningVar), ("weight", weight), ("bias", bias) })
         {
             if (t is null) continue;
@@ -55,7 +61,10 @@ public static partial class Functional
             var batchVar = backend.Allocate(c);
             backend.BatchNormForwardTraining(x.Storage, n, c, s, weight?.Storage, bias?.Storage, (float)eps, y, mean, invStd, batchVar);
             if (runningMean is not null)
-                backend.BatchNormUpdateRunningStats(mean, batchVar, m, (float)momentumFactor, runningMean.Storage, runningVar!.Storage);
+            {
+                if (cumulativeCount is not null) Tensor.CheckSameDevice("BatchNorm", x, cumulativeCount);
+                backend.BatchNormUpdateRunningStats(mean, batchVar, m, (float)momentumFactor, cumulativeCount?.Storage, runningMean.Storage, runningVar!.Storage);
+            }
             return Tensor.Make(y, x.ShapeRef, "BatchNorm", inputs, g =>
             {
                 var (dx, dWeight, dBias) = Gradients(x, weight, bias);

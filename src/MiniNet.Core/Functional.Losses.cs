@@ -38,13 +38,14 @@ public static partial class Functional
         var backend = logits.Device.Backend;
         var targetStorage = backend.FromHost(targets);
         var probabilities = backend.Allocate(logits.Numel);
-        float loss = backend.CrossEntropyForward(logits.Storage, n, k, targetStorage, probabilities);
+        var y = backend.Allocate(1);
+        backend.CrossEntropyForward(logits.Storage, n, k, targetStorage, probabilities, y);
         float factor = reduction == Reduction.Sum ? n : 1f;
-        var y = backend.FromHost([loss * factor]);
+        if (reduction == Reduction.Sum) backend.Unary(UnaryOp.MulScalar, y, factor, y);
         return Tensor.Make(y, [], "CrossEntropy", [logits], g =>
         {
             var dLogits = Tensor.ZerosLike(logits);
-            backend.CrossEntropyBackward(probabilities, n, k, targetStorage, g.Item() * factor / n, dLogits.Storage);
+            backend.CrossEntropyBackward(probabilities, n, k, targetStorage, g.Storage, factor / n, dLogits.Storage);
             return [dLogits];
         });
     }

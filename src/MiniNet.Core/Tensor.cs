@@ -21,7 +21,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>The buffer behind this tensor (shared by reshapes and Detach).</summary>
-    public Storage Storage { get; }
+    public Storage Storage { get; private set; }
 
     /// <summary>The device this tensor lives on.</summary>
     public Device Device => Storage.Device;
@@ -186,6 +186,19 @@ public sealed partial class Tensor
         var source = Device;
         var moved = device.Backend.FromHost(ToArray());
         return Make(moved, _shape, "To", [this], g => [g.To(source)]);
+    }
+
+    // Module.To and the optimizers: moves this leaf's values (and its gradient) to device IN PLACE, so
+    // that every holder of this Tensor object (a layer, an optimizer) follows, as PyTorch's
+    // `param.data = param.data.to(device)`. Views made earlier (Detach, Reshape) keep the old storage.
+    internal void MoveStorageTo(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device == Device) return;
+        if (GradFn is not null)
+            throw new InvalidOperationException($"To: only leaf tensors move in place; this one was produced by '{GradFn.Op}'.");
+        Storage = device.Backend.FromHost(ToArray());
+        _grad?.MoveStorageTo(device);
     }
 
     // ---- helpers for ops ----

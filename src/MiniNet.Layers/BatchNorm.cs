@@ -76,12 +76,15 @@ public abstract class BatchNormBase : Module
         if (useBatchStats && x.Numel / NumFeatures <= 1)
             throw new ArgumentException($"{GetType().Name}: expected more than 1 value per channel when training, got input size [{string.Join(", ", x.Shape)}].", nameof(x));
         double factor = 0;
+        Tensor? cumulativeCount = null;
         if (IsTraining && NumBatchesTracked is not null)
         {
             using (Autograd.NoGrad()) NumBatchesTracked.AddInPlace(1f);
-            factor = Momentum ?? 1.0 / NumBatchesTracked.Item();
+            // momentum = null: factor 1/count, read by the kernel where the count lives (no host sync).
+            if (Momentum is double momentum) factor = momentum;
+            else cumulativeCount = NumBatchesTracked;
         }
-        return Functional.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps);
+        return Functional.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps, cumulativeCount);
     }
 
     /// <inheritdoc/>

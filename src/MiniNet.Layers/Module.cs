@@ -29,6 +29,21 @@ public abstract class Module
     /// <summary>Sets evaluation mode on this module and all below it.</summary>
     public Module Eval() => Train(false);
 
+    /// <summary>
+    /// Moves every parameter and buffer of this module and its descendants to <paramref name="device"/>
+    /// in place (as <c>module.to(device)</c>): the same Tensor objects, so optimizers built before keep
+    /// working. Gradients move too. Returns this module.
+    /// </summary>
+    public Module To(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        foreach (var t in Parameters().Concat(NamedBuffers().Select(b => b.Buffer))) t.MoveStorageTo(device);
+        return this;
+    }
+
+    /// <summary>The device of this module's first parameter or buffer (the CPU when it has none).</summary>
+    public Device Device => Parameters().Concat(NamedBuffers().Select(b => b.Buffer)).FirstOrDefault()?.Device ?? Device.Cpu;
+
     /// <summary>Registers a trainable parameter (null registers an absent one, like PyTorch's None); sets RequiresGrad.</summary>
     protected Tensor? RegisterParameter(string name, Tensor? parameter)
     {

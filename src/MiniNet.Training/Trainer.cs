@@ -100,11 +100,12 @@ public sealed class Trainer
         long correct = 0;
         int count = 0, batch = 0;
         Reporter.BeginEvaluation(data.Count);
+        var device = Model.Device;
         using (Autograd.NoGrad())
         {
             foreach (var (inputs, targets) in data)
             {
-                var logits = Model.Forward(inputs);
+                var logits = Model.Forward(inputs.To(device));
                 lossSum += _loss(logits, targets).Item() * targets.Length;
                 correct += CountCorrect(logits, targets);
                 count += targets.Length;
@@ -127,10 +128,11 @@ public sealed class Trainer
         double lossSum = 0;
         long correct = 0;
         int seen = 0, batch = 0;
+        var device = Model.Device;   // batches are made on the CPU and copied to the model's device
         foreach (var (inputs, targets) in train)
         {
             Optimizer.ZeroGrad();
-            var logits = Model.Forward(inputs);
+            var logits = Model.Forward(inputs.To(device));
             var loss = _loss(logits, targets);
             loss.Backward();
             double lr = Optimizer.Lr;

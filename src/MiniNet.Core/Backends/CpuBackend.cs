@@ -140,15 +140,15 @@ public sealed class CpuBackend : Backend
     public override void BatchNormBackwardInference(Storage dy, Storage x, int n, int c, int s, Storage runningMean, Storage runningVar, Storage? weight, float eps, Storage? dx, Storage? dWeight, Storage? dBias) =>
         BatchNormKernels.BackwardInference(F(dy), F(x), n, c, s, F(runningMean), F(runningVar), FOrEmpty(weight), eps, FOrEmpty(dx), FOrEmpty(dWeight), FOrEmpty(dBias));
     /// <inheritdoc/>
-    public override void BatchNormUpdateRunningStats(Storage batchMean, Storage batchVar, int m, float factor, Storage runningMean, Storage runningVar) =>
-        BatchNormKernels.UpdateRunningStats(F(batchMean), F(batchVar), m, factor, F(runningMean), F(runningVar));
+    public override void BatchNormUpdateRunningStats(Storage batchMean, Storage batchVar, int m, float factor, Storage? cumulativeCount, Storage runningMean, Storage runningVar) =>
+        BatchNormKernels.UpdateRunningStats(F(batchMean), F(batchVar), m, cumulativeCount is null ? factor : (float)(1.0 / F(cumulativeCount)[0]), F(runningMean), F(runningVar));
 
     /// <inheritdoc/>
-    public override float CrossEntropyForward(Storage logits, int n, int k, Storage targets, Storage probabilities) =>
-        CrossEntropyKernels.Forward(F(logits), n, k, I(targets), F(probabilities));
+    public override void CrossEntropyForward(Storage logits, int n, int k, Storage targets, Storage probabilities, Storage loss) =>
+        F(loss)[0] = CrossEntropyKernels.Forward(F(logits), n, k, I(targets), F(probabilities));
     /// <inheritdoc/>
-    public override void CrossEntropyBackward(Storage probabilities, int n, int k, Storage targets, float scale, Storage dLogits) =>
-        CrossEntropyKernels.Backward(F(probabilities), n, k, I(targets), scale, F(dLogits));
+    public override void CrossEntropyBackward(Storage probabilities, int n, int k, Storage targets, Storage gradOutput, float scale, Storage dLogits) =>
+        CrossEntropyKernels.Backward(F(probabilities), n, k, I(targets), F(gradOutput)[0] * scale, F(dLogits));
     /// <inheritdoc/>
     public override void LogSoftmax(Storage x, int n, int k, Storage y) => CrossEntropyKernels.LogSoftmax(F(x), n, k, F(y));
     /// <inheritdoc/>

@@ -57,6 +57,8 @@ public class Adam : Optimizer
         ArgumentNullException.ThrowIfNull(grad);
         var m = _expAvg[index] ??= Tensor.ZerosLike(parameter);
         var v = _expAvgSq[index] ??= Tensor.ZerosLike(parameter);
+        m.MoveStorageTo(parameter.Device);   // the model moved after this state was made
+        v.MoveStorageTo(parameter.Device);
         int step = ++_steps[index];
         parameter.Device.Backend.AdamStep(parameter.Storage, grad.Storage, m.Storage, v.Storage,
             Lr, Beta1, Beta2, Eps, WeightDecay, _decoupled, step);

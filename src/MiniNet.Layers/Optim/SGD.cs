@@ -47,6 +47,7 @@ public sealed class SGD : Optimizer
         ArgumentNullException.ThrowIfNull(parameter);
         ArgumentNullException.ThrowIfNull(grad);
         bool first = false;
+        _momentumBuffers[index]?.MoveStorageTo(parameter.Device);   // the model moved after this state was made
         if (Momentum != 0 && _momentumBuffers[index] is null)
         {
             _momentumBuffers[index] = Tensor.ZerosLike(parameter);

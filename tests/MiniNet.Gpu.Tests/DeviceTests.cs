@@ -1,0 +1,116 @@
+// Device selection, memory round trips and the errors a user sees.
+using MiniNet.Gpu;
+
+namespace MiniNet.Gpu.Tests;
+
+public class DeviceTests
+{
+    [Fact]
+    public void Available_lists_cpu_first_and_the_ilgpu_cpu_accelerator()
+    {
+        var names = Device.Available();
+        Assert.Equal("cpu", names[0]);
+        Assert.Contains("ilgpu-cpu", names);
+    }
+
+    [Fact]
+    public void Get_returns_one_device_object_per_name()
+    {
+        Assert.Same(Device.Cpu, Device.Get("cpu"));
+        Assert.Same(Device.IlgpuCpu(), Device.Get("ilgpu-cpu"));
+        Assert.Same(Device.Get("ILGPU-CPU"), Device.IlgpuCpu());
+        Assert.IsType<IlgpuBackend>(Device.IlgpuCpu().Backend);
+    }
+
+    [Fact]
+    public void Best_picks_a_gpu_before_the_cpu_accelerator()
+    {
+        var best = Device.Best();
+        var names = Device.Available();
+        string expected = names.FirstOrDefault(n => n.StartsWith("cuda", StringComparison.Ordinal))
+            ?? names.FirstOrDefault(n => n.StartsWith("opencl", StringComparison.Ordinal))
+            ?? "ilgpu-cpu";
+        Assert.Equal(expected, best.Name);
+    }
+
+    [Fact]
+    public void Asking_for_an_absent_device_lists_what_is_there()
+    {
+        int cudaCount = Device.Available().Count(n => n.StartsWith("cuda", StringComparison.Ordinal));
+        var e = Assert.Throws<InvalidOperationException>(() => Device.Cuda(cudaCount));
+        Assert.Contains($"cuda:{cudaCount}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Available: cpu", e.Message, StringComparison.Ordinal);
+        Assert.Contains("ilgpu-cpu", e.Message, StringComparison.Ordinal);
+        int clCount = Device.Available().Count(n => n.StartsWith("opencl", StringComparison.Ordinal));
+        var cl = Assert.Throws<InvalidOperationException>(() => Device.Get($"opencl:{clCount}"));
+        Assert.Contains("OpenCL", cl.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("tpu")]
+    [InlineData("cuda:x")]
+    [InlineData("cuda:-1")]
+    public void Unknown_names_are_refused_with_the_accepted_ones(string name)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Device.Get(name));
+        Assert.Contains(name, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void Values_round_trip_through_the_device(string name)
+    {
+        var device = TestDevices.Get(name);
+        var data = Enumerable.Range(0, 1001).Select(i => i * 0.5f - 7).ToArray();
+        var t = Tensor.FromArray(data, 7, 11, 13).To(device);
+        Assert.Equal(device, t.Device);
+        Assert.Equal([7, 11, 13], t.Shape);
+        Assert.Equal(data, t.ToArray());
+        Assert.Equal(data, t.To(Device.Cpu).ToArray());
+        Assert.Equal(3.5f, Tensor.Scalar(3.5f).To(device).Item());
+        Assert.Empty(Tensor.Zeros(0, 3).To(device).ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void Allocations_are_zeroed_even_when_a_buffer_is_reused(string name)
+    {
+        var device = TestDevices.Get(name);
+        for (int round = 0; round < 3; round++)
+        {
+            var dirty = Tensor.FromArray(Enumerable.Repeat(5f, 333).ToArray(), 333).To(device);
+            Assert.Equal(5f, dirty.ToArray()[100]);
+            dirty = null;
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var clean = Tensor.ZerosLike(Tensor.Zeros(333).To(device));
+            Assert.All(clean.ToArray(), v => Assert.Equal(0f, v));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void Mixing_devices_names_the_op_and_both_devices(string name)
+    {
+        var device = TestDevices.Get(name);
+        var a = Tensor.Ones(3).To(device);
+        var b = Tensor.Ones(3);
+        var e = Assert.Throws<InvalidOperationException>(() => a + b);
+        Assert.Contains(name, e.Message, StringComparison.Ordinal);
+        Assert.Contains("cpu", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Add", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void Gradients_flow_back_across_To(string name)
+    {
+        var device = TestDevices.Get(name);
+        var x = Tensor.FromArray([1f, 2f, 3f], 3);
+        x.RequiresGrad = true;
+        var y = x.To(device) * 2f;
+        y.Sum().Backward();
+        Assert.Equal(Device.Cpu, x.Grad!.Device);
+        Assert.Equal([2f, 2f, 2f], x.Grad.ToArray());
+    }
+}
