@@ -47,6 +47,7 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
     readonly BufferPool<float> _floats;
     readonly BufferPool<int> _ints;
     readonly bool _syncEachKernel = Environment.GetEnvironmentVariable("MININET_GPU_SYNC") == "1";
+    readonly BufferPool<float>.Lease _empty;   // behind FOrEmpty, never returned
     string _lastKernel = "(none yet)";
     Device? _device;
 
@@ -56,6 +57,7 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
         DeviceName = deviceName;
         _floats = new BufferPool<float>(accelerator, deviceName);
         _ints = new BufferPool<int>(accelerator, deviceName);
+        _empty = _floats.Rent(0);
         int limit = Math.Min(accelerator.MaxNumThreadsPerGroup, MaxGroupSize);
         GroupSize = 1 << (31 - System.Numerics.BitOperations.LeadingZeroCount((uint)limit));
     }
@@ -142,13 +144,17 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
     internal static ArrayView<float> F(Storage s) => ((IlgpuStorage)s).View;
     internal static ArrayView<int> I(Storage s) => ((IlgpuIntStorage)s).View;
 
+    // An optional buffer as a view: null becomes a valid view of length 0 (kernels test Length > 0).
+    internal ArrayView<float> FOrEmpty(Storage? s) => s is null ? _empty.View : F(s);
+
     // A group count for `work` items at `perGroup` items each, at least 1.
     internal static int Groups(long work, int perGroup) => (int)Math.Max(1, (work + perGroup - 1) / perGroup);
 
     // ---- memory ----
 
-    IlgpuStorage RentFloat(int length) => new(this, _floats.Rent(length));
-    IlgpuIntStorage RentInt(int length) => new(this, _ints.Rent(length));
+    // Uninitialised buffers (scratch space, outputs a kernel overwrites). Call inside Run.
+    internal IlgpuStorage RentFloat(int length) => new(this, _floats.Rent(length));
+    internal IlgpuIntStorage RentInt(int length) => new(this, _ints.Rent(length));
 
     /// <inheritdoc/>
     public override Storage Allocate(int length)
