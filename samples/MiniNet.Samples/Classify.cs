@@ -35,6 +35,8 @@ public sealed record TrainSettings
     public double Dropout { get; init; }
     /// <summary>False trains the same network without its BatchNorm layers.</summary>
     public bool BatchNorm { get; init; } = true;
+    /// <summary>Where to train: cpu, cuda[:N], opencl[:N], ilgpu-cpu or best (see <c>Device.Get</c>).</summary>
+    public string Device { get; init; } = "cpu";
 
     /// <summary>The run's name: the model, with "-no-bn" when BatchNorm is off.</summary>
     public string RunName => BatchNorm ? Model : Model + "-no-bn";
@@ -85,6 +87,7 @@ public static class Classify
         if (batchSize < 2) throw new ArgumentException($"--batch-size must be at least 2 (BatchNorm needs two samples), got {batchSize}.", nameof(settings));
         if (!(lr > 0)) throw new ArgumentException($"--lr must be positive, got {lr}.", nameof(settings));
         if (settings.Dropout is < 0 or >= 1) throw new ArgumentException($"--dropout must be in [0, 1), got {settings.Dropout}.", nameof(settings));
+        var device = MiniNet.Device.Get(settings.Device);
         string output = settings.OutputDirectory ?? Path.Combine("out", settings.RunName);
         Directory.CreateDirectory(output);
 
@@ -92,6 +95,7 @@ public static class Classify
         var model = settings.Model == "mnist-mlp"
             ? Models.MnistMlp(settings.BatchNorm, settings.Dropout, train.Channels * train.Height * train.Width, train.NumClasses)
             : Models.Cnn(train.Channels, train.Height, settings.BatchNorm, settings.Dropout, train.NumClasses);
+        model.To(device);   // initialised on the CPU (same weights on every device for a seed), then moved
         Optimizer optimizer = adam ? new Adam(model.Parameters(), lr) : new SGD(model.Parameters(), lr, momentum: 0.9);
 
         var normalize = settings.Model == "cifar-cnn" ? Normalize.Cifar10 : Normalize.Mnist;
@@ -99,7 +103,7 @@ public static class Classify
         var trainLoader = new DataLoader(train, batchSize, shuffle: true, seed: settings.Seed, dropLast: true, normalize: normalize, augment: augment);
         var testLoader = new DataLoader(test, 1000, normalize: normalize);
 
-        console.MarkupLineInterpolated($"[bold]{settings.RunName}[/]: {train.Count} training and {test.Count} test images, {epochs} epochs of {trainLoader.Count} batches of {batchSize}, {(adam ? "Adam" : "SGD momentum 0.9")} lr {lr.ToString(CultureInfo.InvariantCulture)} (cosine to 0), seed {settings.Seed}.");
+        console.MarkupLineInterpolated($"[bold]{settings.RunName}[/]: {train.Count} training and {test.Count} test images, {epochs} epochs of {trainLoader.Count} batches of {batchSize}, {(adam ? "Adam" : "SGD momentum 0.9")} lr {lr.ToString(CultureInfo.InvariantCulture)} (cosine to 0), seed {settings.Seed}, on {device.Name}.");
         console.WriteLine(model.ToString());
 
         string metrics = Path.Combine(output, "metrics.csv"), steps = Path.Combine(output, "steps.csv"), curves = Path.Combine(output, "curves.png");

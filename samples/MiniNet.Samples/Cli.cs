@@ -47,8 +47,9 @@ public static class Cli
         public Option<string?> Out { get; } = new("--out") { Description = "Output folder (default out/<run>)." };
         public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the checkpoint in the output folder." };
         public Option<double> Dropout { get; } = new("--dropout") { Description = "Dropout before the last layer (default 0).", DefaultValueFactory = _ => 0 };
+        public Option<string> Device { get; } = DeviceOption();
 
-        public IEnumerable<Option> All => [Epochs, BatchSize, Lr, Optimizer, Seed, Data, Out, Resume, Dropout];
+        public IEnumerable<Option> All => [Epochs, BatchSize, Lr, Optimizer, Seed, Data, Out, Resume, Dropout, Device];
 
         public TrainSettings Read(ParseResult r, string model) => new()
         {
@@ -62,8 +63,17 @@ public static class Cli
             OutputDirectory = r.GetValue(Out),
             Resume = r.GetValue(Resume),
             Dropout = r.GetValue(Dropout),
+            Device = r.GetValue(Device)!,
         };
     }
+
+    // --device: cpu (default), cuda[:N], opencl[:N], ilgpu-cpu or best; resolved when the run starts,
+    // so an absent GPU is reported with the devices that are present.
+    static Option<string> DeviceOption() => new("--device")
+    {
+        Description = "Where to train: cpu, cuda, cuda:N, opencl, opencl:N, ilgpu-cpu (the GPU kernels on the CPU) or best (CUDA, then OpenCL, then ilgpu-cpu).",
+        DefaultValueFactory = _ => "cpu",
+    };
 
     static (Command Command, Func<ParseResult, int> Action) TrainingCommand(string model, string description, IAnsiConsole ui)
     {
@@ -98,11 +108,12 @@ public static class Cli
         var seed = new Option<long>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 0 };
         var data = new Option<string?>("--data") { Description = "Folder holding the MNIST files." };
         var output = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => Path.Combine("out", "paper-fig1") };
-        foreach (var o in new Option[] { steps, lr, batch, every, seed, data, output }) command.Add(o);
+        var device = DeviceOption();
+        foreach (var o in new Option[] { steps, lr, batch, every, seed, data, output, device }) command.Add(o);
         command.SetAction(r => Guarded(ui, () =>
         {
             var (train, test) = Classify.LoadData("mnist-mlp", r.GetValue(data), ui);
-            var options = new PaperFig1Options(r.GetValue(steps), r.GetValue(batch), r.GetValue(lr), r.GetValue(every), r.GetValue(seed), r.GetValue(output)!);
+            var options = new PaperFig1Options(r.GetValue(steps), r.GetValue(batch), r.GetValue(lr), r.GetValue(every), r.GetValue(seed), r.GetValue(output)!, Device.Get(r.GetValue(device)!));
             var result = PaperFig1.Run(Flatten(train), [.. train.Labels], Flatten(test), [.. test.Labels], options, new ConsoleWriter(ui));
             ui.MarkupLineInterpolated($"[green]Wrote {string.Join(", ", result.Files)}.[/]");
         }));

@@ -30,7 +30,7 @@ namespace MiniNet.Samples;
 /// <param name="EvalEvery">Evaluate on the test set every this many steps (and after the last step).</param>
 /// <param name="Seed">Seeds the initial weights (shared by both networks) and the mini-batch order.</param>
 /// <param name="OutputDirectory">Folder for the CSV and the three PNGs (created if missing).</param>
-public sealed record PaperFig1Options(int Steps = 50000, int BatchSize = 60, double LearningRate = 0.5, int EvalEvery = 500, long Seed = 0, string OutputDirectory = "out/paper-fig1");
+public sealed record PaperFig1Options(int Steps = 50000, int BatchSize = 60, double LearningRate = 0.5, int EvalEvery = 500, long Seed = 0, string OutputDirectory = "out/paper-fig1", Device? Device = null);
 
 /// <summary>What <see cref="PaperFig1.Run"/> measured, one entry per evaluation.</summary>
 /// <param name="EvalSteps">The step after which each evaluation was taken.</param>
@@ -78,12 +78,14 @@ public static class PaperFig1
         var plain = new SigmoidMlp(batchNorm: false, new Generator(options.Seed));
         var bn = new SigmoidMlp(batchNorm: true, new Generator(options.Seed));
         var nets = new[] { plain, bn };
+        var device = options.Device ?? Device.Cpu;
+        foreach (var net in nets) net.To(device);
         var optimizers = nets.Select(n => new SGD(n.Parameters(), options.LearningRate)).ToArray();
         var order = new BatchOrder(trainY.Length, new Generator(options.Seed + 1));
 
         log.WriteLine(Invariant($"PaperFig1: {Features}-{Hidden}-{Hidden}-{Hidden}-{Classes} sigmoid network, softmax cross-entropy; weights N(0, {InitStd}²), biases 0"));
         log.WriteLine(Invariant($"  with BN: Linear(bias: false) → BatchNorm1d({Hidden}) → Sigmoid per hidden layer; without: Linear → Sigmoid"));
-        log.WriteLine(Invariant($"  plain SGD lr {options.LearningRate}, batch {options.BatchSize}, {options.Steps} steps, seed {options.Seed}; {trainY.Length} train / {testY.Length} test images; probe: unit {ProbeUnit} of hidden layer 3"));
+        log.WriteLine(Invariant($"  plain SGD lr {options.LearningRate}, batch {options.BatchSize}, {options.Steps} steps, seed {options.Seed}, on {device.Name}; {trainY.Length} train / {testY.Length} test images; probe: unit {ProbeUnit} of hidden layer 3"));
 
         int evals = (options.Steps + options.EvalEvery - 1) / options.EvalEvery;
         var evalSteps = new int[evals];
@@ -97,7 +99,7 @@ public static class PaperFig1
         for (int step = 1; step <= options.Steps; step++)
         {
             order.NextBatch(trainX, trainY, xb, yb);
-            var batch = Tensor.FromArray(xb, options.BatchSize, Features);
+            var batch = Tensor.FromArray(xb, options.BatchSize, Features).To(device);
             for (int k = 0; k < nets.Length; k++)
             {
                 optimizers[k].ZeroGrad();
@@ -145,7 +147,7 @@ public static class PaperFig1
             for (int start = 0; start < count; start += EvalChunk)
             {
                 int rows = Math.Min(EvalChunk, count - start);
-                var x = Tensor.FromArray(testX[(start * Features)..((start + rows) * Features)], rows, Features);
+                var x = Tensor.FromArray(testX[(start * Features)..((start + rows) * Features)], rows, Features).To(net.Device);
                 var predicted = net.Forward(x, out var preActivation).ArgMax();
                 var pre = preActivation.ToArray();   // [rows, 100]
                 for (int i = 0; i < rows; i++)

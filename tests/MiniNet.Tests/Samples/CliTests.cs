@@ -128,6 +128,10 @@ public sealed class CliTests : IDisposable
         Assert.Contains("--dropout must be in [0, 1)", _text.ToString());
         Assert.NotEqual(0, Run("mnist-mlp", "--data", data, "--epochs", "0", "--out", output));
         Assert.Contains("--epochs must be at least 1", _text.ToString());
+        Assert.NotEqual(0, Run("mnist-mlp", "--data", data, "--device", "tpu", "--out", output));
+        Assert.Contains("unknown device 'tpu'", _text.ToString());
+        Assert.NotEqual(0, Run("mnist-mlp", "--data", data, "--device", "cuda:7", "--out", output));
+        Assert.Contains("Device 'cuda:7': no such CUDA device on this machine. Available: cpu", _text.ToString());
         Assert.NotEqual(0, Run("mnist-mlp", "--optimizer", "rmsprop"));
         Assert.NotEqual(0, Run("no-such-command"));
     }
