@@ -1,0 +1,83 @@
+// The alternating-pairs runner: for each case, MiniNet and PyTorch are measured one after the other,
+// in alternating order, many times in this one process; the ratio is the median of the per-pair
+// ratios (so drift in the machine's speed hits both sides of a pair alike). Each measurement runs
+// enough calls to last at least MinMs.
+using System.Diagnostics;
+using System.Globalization;
+
+namespace MiniNet.Bench;
+
+/// <summary>Median times (ms per call) and the median per-pair ratio MiniNet / PyTorch.</summary>
+public sealed record PairResult(Case Case, double MiniNetMs, double TorchMs, double Ratio);
+
+public static class Pairs
+{
+    public static PairResult Measure(Case c, int pairs = 11, double minMs = 40)
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            c.MiniNet();
+            c.Torch();
+        }
+        int reps = Math.Max(1, (int)Math.Ceiling(minMs / Math.Max(1e-3, Math.Min(Once(c.MiniNet), Once(c.Torch)))));
+        var mine = new double[pairs];
+        var theirs = new double[pairs];
+        var ratios = new double[pairs];
+        for (int p = 0; p < pairs; p++)
+        {
+            if (p % 2 == 0)
+            {
+                mine[p] = Run(c.MiniNet, reps);
+                theirs[p] = Run(c.Torch, reps);
+            }
+            else
+            {
+                theirs[p] = Run(c.Torch, reps);
+                mine[p] = Run(c.MiniNet, reps);
+            }
+            ratios[p] = mine[p] / theirs[p];
+        }
+        return new PairResult(c, Median(mine), Median(theirs), Median(ratios));
+    }
+
+    static double Once(Action a)
+    {
+        var clock = Stopwatch.StartNew();
+        a();
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
+    static double Run(Action a, int reps)
+    {
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < reps; i++) a();
+        return clock.Elapsed.TotalMilliseconds / reps;
+    }
+
+    static double Median(double[] values)
+    {
+        var sorted = (double[])values.Clone();
+        Array.Sort(sorted);
+        return sorted[sorted.Length / 2];
+    }
+
+    /// <summary>A markdown table of results: times, ratio, throughput, and the target when there is one.</summary>
+    public static string Table(IEnumerable<PairResult> results)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var lines = new List<string>
+        {
+            "| group | case | MiniNet ms | PyTorch ms | ratio | MiniNet | PyTorch | target | met |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        };
+        foreach (var r in results)
+        {
+            string Rate(double ms) => r.Case.Flops > 0 ? string.Create(inv, $"{r.Case.Flops / (ms * 1e6):F1} GFLOP/s")
+                : r.Case.Bytes > 0 ? string.Create(inv, $"{r.Case.Bytes / (ms * 1e6):F1} GB/s") : "";
+            string target = r.Case.Target is double t ? string.Create(inv, $"≤ {t:0.##}") : "";
+            string met = r.Case.Target is double t2 ? (r.Ratio <= t2 ? "yes" : "**no**") : "";
+            lines.Add(string.Create(inv, $"| {r.Case.Group} | {r.Case.Name} | {r.MiniNetMs:G4} | {r.TorchMs:G4} | {r.Ratio:F2} | {Rate(r.MiniNetMs)} | {Rate(r.TorchMs)} | {target} | {met} |"));
+        }
+        return string.Join('\n', lines);
+    }
+}

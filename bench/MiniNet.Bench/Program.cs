@@ -1,0 +1,67 @@
+// MiniNet's CPU benchmarks against PyTorch's kernels (libtorch through TorchSharp-cpu), both on the
+// machine's two cores. Commands:
+//   pairs [filter]   the target table: alternating pairs in one process, median ratios (default)
+//   scaling          BatchNorm at 0.1 to 100 MB and GEMM from 64 to 2048
+//   bdn [args]       the same cases under BenchmarkDotNet (its own statistics; PyTorch the baseline)
+// Output is markdown, ready for docs/benchmarks.md.
+using BenchmarkDotNet.Running;
+using MiniNet.Bench;
+
+Cases.UseTwoThreads();
+string command = args.Length > 0 ? args[0] : "pairs";
+string? filter = args.Length > 1 ? args[1] : null;
+switch (command)
+{
+    case "pairs":
+        Print(Targets());
+        break;
+    case "scaling":
+        Print(Scaling());
+        break;
+    case "bdn":
+        BenchmarkSwitcher.FromAssembly(typeof(Cases).Assembly).Run(args[1..]);
+        break;
+    default:
+        Console.Error.WriteLine($"unknown command '{command}': expected pairs, scaling or bdn");
+        return 2;
+}
+return 0;
+
+void Print(IEnumerable<Case> cases)
+{
+    Console.WriteLine($"MiniNet vs PyTorch {TorchSharp.torch.__version__} (TorchSharp), {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}; AVX-512: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
+    var results = new List<PairResult>();
+    foreach (var c in cases)
+    {
+        if (filter is not null && !$"{c.Group} {c.Name}".Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
+        var r = Pairs.Measure(c);
+        results.Add(r);
+        Console.Error.WriteLine($"{c.Group} {c.Name}: {r.MiniNetMs:G4} ms vs {r.TorchMs:G4} ms, ratio {r.Ratio:F2}");
+    }
+    Console.WriteLine(Pairs.Table(results));
+}
+
+static IEnumerable<Case> Targets()
+{
+    yield return Cases.Copy(16 << 20);
+    foreach (var c in Cases.BatchNorm(64, 32, 28, 28, withTargets: true)) yield return c;
+    yield return Cases.Gemm(1024, 1024, 1024, target: 1 / 0.8);
+    // the layers' products: Linear forward x·Wᵀ, backward dy·W and dyᵀ·x, for the seed MLP and CNN
+    yield return Cases.Gemm(128, 256, 784, transB: true, label: "MLP fwd 128×256×784 ·ᵀ");
+    yield return Cases.Gemm(128, 784, 256, label: "MLP dx 128×784×256");
+    yield return Cases.Gemm(256, 784, 128, transA: true, label: "MLP dW 256×784×128 ᵀ·");
+    yield return Cases.Gemm(64, 1000, 6272, transB: true, label: "CNN fc fwd 64×1000×6272 ·ᵀ");
+    yield return Cases.Gemm(1000, 6272, 64, transA: true, label: "CNN fc dW 1000×6272×64 ᵀ·");
+    yield return Cases.Gemm(128, 196, 576, label: "CNN conv2 fwd 128×196×576 (per image)");
+    yield return Cases.MlpStep(128);
+    yield return Cases.CnnStep(64);
+}
+
+static IEnumerable<Case> Scaling()
+{
+    foreach (var (n, c, h, w) in new[] { (8, 16, 14, 14), (32, 32, 16, 16), (64, 40, 32, 32), (128, 64, 56, 56) })
+    {
+        foreach (var bn in Cases.BatchNorm(n, c, h, w, withTargets: false)) yield return bn;
+    }
+    foreach (int size in new[] { 64, 128, 256, 512, 1024, 2048 }) yield return Cases.Gemm(size, size, size);
+}
