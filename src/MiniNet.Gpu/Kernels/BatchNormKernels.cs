@@ -80,8 +80,9 @@ public readonly struct BatchNormPlan
         if (!IsRows)
         {
             // Channel `unit`, flattened indices k in [begin, end); this thread takes begin + lane, + lanes, ...
+            // Chunk bounds are multiples of 32, so warps stay 128-byte aligned when s is (56·56 = 98·32).
             long m = (long)N * S;
-            int begin = (int)(m * chunk / Chunks), end = (int)(m * (chunk + 1) / Chunks);
+            int begin = ChunkStart(m, chunk), end = chunk + 1 == Chunks ? (int)m : ChunkStart(m, chunk + 1);
             int k = begin + lane;
             int row = k / S, col = k - row * S;
             int rowStep = lanes / S, colStep = lanes - rowStep * S;
@@ -100,6 +101,8 @@ public readonly struct BatchNormPlan
         var rows = new Walk(r * rowStride + first * S + tx, 0, rowCount, rowLanes * rowStride, 0, 1, 0);
         return new GroupTask(rows, first, channels, active ? first + tx / S : first, chunk, TileWidth, rowLanes, S);
     }
+
+    int ChunkStart(long m, int chunk) => (int)(m * chunk / Chunks) & ~31;
 
     /// <summary>Index of field <paramref name="field"/> of channel <paramref name="channel"/>'s partial for <paramref name="chunk"/>.</summary>
     public int PartialIndex(int field, int channel, int chunk) => (field * C + channel) * Chunks + chunk;
