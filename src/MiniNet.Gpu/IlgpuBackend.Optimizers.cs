@@ -24,10 +24,8 @@ public sealed partial class IlgpuBackend
             Momentum = (float)momentum,
             Keep = (float)(1 - dampening),
             WeightDecay = (float)weightDecay,
-            Decay = weightDecay != 0,
-            UseMomentum = momentum != 0,
-            Nesterov = nesterov,
-            FirstStep = firstStep,
+            Terms = (weightDecay != 0 ? SgdTerms.Decay : 0) | (momentum != 0 ? SgdTerms.Momentum : 0)
+                | (nesterov ? SgdTerms.Nesterov : 0) | (firstStep ? SgdTerms.FirstStep : 0),
         };
         if (p.Length == 0) return;
         Run("SgdStep", () => (_sgdStep ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SgdScalars>(
@@ -55,8 +53,7 @@ public sealed partial class IlgpuBackend
             NegStepSize = (float)(-(lr / bc1)),
             Bc2Sqrt = (float)Math.Sqrt(bc2),
             Eps = (float)eps,
-            CoupledDecay = weightDecay != 0 && !decoupled,
-            ScaleParam = weightDecay != 0 && decoupled,
+            Decay = weightDecay == 0 ? AdamDecay.None : decoupled ? AdamDecay.Decoupled : AdamDecay.Coupled,
         };
         if (p.Length == 0) return;
         Run("AdamStep", () => (_adamStep ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars>(

@@ -22,14 +22,24 @@ public readonly record struct SgdScalars
     public float Keep { get; init; }
     /// <summary>The L2 penalty added to the gradient.</summary>
     public float WeightDecay { get; init; }
+    /// <summary>Which parts of the update apply.</summary>
+    public SgdTerms Terms { get; init; }
+}
+
+/// <summary>The parts of an SGD step that apply (an enum, as kernel arguments must be blittable: no bool).</summary>
+[Flags]
+public enum SgdTerms
+{
+    /// <summary>Plain SGD.</summary>
+    None = 0,
     /// <summary>weightDecay ≠ 0.</summary>
-    public bool Decay { get; init; }
+    Decay = 1,
     /// <summary>momentum ≠ 0 (the momentum buffer exists).</summary>
-    public bool UseMomentum { get; init; }
+    Momentum = 2,
     /// <summary>Nesterov momentum.</summary>
-    public bool Nesterov { get; init; }
+    Nesterov = 4,
     /// <summary>The first step with momentum: the buffer starts as the gradient.</summary>
-    public bool FirstStep { get; init; }
+    FirstStep = 8,
 }
 
 /// <summary>Adam's per-step scalars, rounded to float as the CPU kernel rounds them (a kernel argument).</summary>
@@ -53,10 +63,19 @@ public readonly record struct AdamScalars
     public float Bc2Sqrt { get; init; }
     /// <summary>Added to the denominator.</summary>
     public float Eps { get; init; }
-    /// <summary>Adam with weight decay: g += weightDecay·p.</summary>
-    public bool CoupledDecay { get; init; }
-    /// <summary>AdamW with weight decay: p ·= 1 − lr·weightDecay first.</summary>
-    public bool ScaleParam { get; init; }
+    /// <summary>How weight decay applies.</summary>
+    public AdamDecay Decay { get; init; }
+}
+
+/// <summary>How Adam's weight decay applies (an enum, as kernel arguments must be blittable: no bool).</summary>
+public enum AdamDecay
+{
+    /// <summary>No weight decay.</summary>
+    None,
+    /// <summary>Adam: g += weightDecay·p.</summary>
+    Coupled,
+    /// <summary>AdamW: p ·= 1 − lr·weightDecay first.</summary>
+    Decoupled,
 }
 
 /// <summary>In-place SGD and Adam/AdamW updates.</summary>
@@ -71,12 +90,12 @@ internal static class OptimizerKernels
         if (i >= param.Length) return;
         float p = param[i];
         float d = grad[i];
-        if (s.Decay) d = p * s.WeightDecay + d;               // d_p.add(p, alpha=weight_decay)
-        if (s.UseMomentum)
+        if ((s.Terms & SgdTerms.Decay) != 0) d = p * s.WeightDecay + d;               // d_p.add(p, alpha=weight_decay)
+        if ((s.Terms & SgdTerms.Momentum) != 0)
         {
-            float b = s.FirstStep ? d : d * s.Keep + momentumBuffer[i] * s.Momentum;
+            float b = (s.Terms & SgdTerms.FirstStep) != 0 ? d : d * s.Keep + momentumBuffer[i] * s.Momentum;
             momentumBuffer[i] = b;
-            d = s.Nesterov ? b * s.Momentum + d : b;
+            d = (s.Terms & SgdTerms.Nesterov) != 0 ? b * s.Momentum + d : b;
         }
         param[i] = d * -s.Lr + p;                             // p.add_(d_p, alpha=-lr)
     }
@@ -89,8 +108,8 @@ internal static class OptimizerKernels
     {
         if (i >= param.Length) return;
         float p = param[i], g = grad[i];
-        if (s.CoupledDecay) g = p * s.WeightDecay + g;         // grad.add(p, alpha=weight_decay)
-        if (s.ScaleParam) p *= s.Shrink;                                                // p.mul_(1 − lr·weight_decay)
+        if (s.Decay == AdamDecay.Coupled) g = p * s.WeightDecay + g;         // grad.add(p, alpha=weight_decay)
+        if (s.Decay == AdamDecay.Decoupled) p *= s.Shrink;                                                // p.mul_(1 − lr·weight_decay)
         float m = expAvg[i];
         m = s.W1Low * (g - m) + (s.W1 < 0.5f ? m : g);             // m.lerp_(g, 1 − beta1)
         float v = expAvgSq[i] * s.Beta2 + s.W2 * g * g;                                // v.mul_(beta2).addcmul_(g, g, 1 − beta2)
