@@ -50,13 +50,14 @@ public sealed partial class IlgpuBackend
         ArgumentNullException.ThrowIfNull(aShape);
         ArgumentNullException.ThrowIfNull(bShape);
         ArgumentNullException.ThrowIfNull(yShape);
+        if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op");
         ArrayView<float> av = F(a), bv = F(b), yv = F(y);
         string what = $"Binary {op}";
-        CheckShapeLength(what, "y", yShape, yv.Length);
-        CheckShapeLength(what, "a", aShape, av.Length);
-        CheckShapeLength(what, "b", bShape, bv.Length);
-        CheckBroadcastsTo(what, "a", aShape, yShape);
-        CheckBroadcastsTo(what, "b", bShape, yShape);
+        Shapes.CheckShapeLength(what, "y", yShape, yv.Length);
+        Shapes.CheckShapeLength(what, "a", aShape, av.Length);
+        Shapes.CheckShapeLength(what, "b", bShape, bv.Length);
+        Shapes.CheckBroadcastsTo(what, "a", aShape, yShape);
+        Shapes.CheckBroadcastsTo(what, "b", bShape, yShape);
         if (yv.Length == 0) return;
         int n = (int)yv.Length;
         bool aFull = av.Length == n, bFull = bv.Length == n;
@@ -67,8 +68,8 @@ public sealed partial class IlgpuBackend
                 ElementwiseKernels.BinaryFlat))(n, op, av, aFull ? 1 : 0, bv, bFull ? 1 : 0, yv));
             return;
         }
-        var merged = MergeDims(yShape, BroadcastStrides(aShape, yShape), BroadcastStrides(bShape, yShape));
-        var dims = Pack(merged, $"{what}: shapes {Format(aShape)} and {Format(bShape)} broadcast to {Format(yShape)}");
+        var merged = Shapes.MergeDims(yShape, Shapes.BroadcastStrides(aShape, yShape), Shapes.BroadcastStrides(bShape, yShape));
+        var dims = Shapes.Pack(merged, $"{what}: shapes {Shapes.Format(aShape)} and {Shapes.Format(bShape)} broadcast to {Shapes.Format(yShape)}");
         Run("Binary", () => (_binaryBroadcast ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, BinaryOp, ArrayView<float>, ArrayView<float>, LoopDims, ArrayView<float>>(
             ElementwiseKernels.BinaryBroadcast))(n, op, av, bv, dims, yv));
     }
@@ -76,6 +77,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public override void Unary(UnaryOp op, Storage x, float scalar, Storage y)
     {
+        if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), op, "unknown unary op");
         ArrayView<float> xv = F(x), yv = F(y);
         if (xv.Length != yv.Length)
             throw new ArgumentException($"Unary {op}: x has {xv.Length} values but y {yv.Length}; expected the same length.", nameof(y));
@@ -103,14 +105,14 @@ public sealed partial class IlgpuBackend
         ArgumentNullException.ThrowIfNull(xShape);
         ArgumentNullException.ThrowIfNull(yShape);
         ArrayView<float> xv = F(x), yv = F(y);
-        CheckShapeLength("SumTo", "x", xShape, xv.Length);
-        CheckShapeLength("SumTo", "y", yShape, yv.Length);
+        Shapes.CheckShapeLength("SumTo", "x", xShape, xv.Length);
+        Shapes.CheckShapeLength("SumTo", "y", yShape, yv.Length);
         if (xShape.Length != yShape.Length)
-            throw new ArgumentException($"SumTo: x has shape {Format(xShape)} but y {Format(yShape)}; expected the same rank.", nameof(yShape));
+            throw new ArgumentException($"SumTo: x has shape {Shapes.Format(xShape)} but y {Shapes.Format(yShape)}; expected the same rank.", nameof(yShape));
         for (int d = 0; d < xShape.Length; d++)
         {
             if (yShape[d] != xShape[d] && yShape[d] != 1)
-                throw new ArgumentException($"SumTo: y's shape {Format(yShape)} does not match x's {Format(xShape)} at dim {d}; expected {xShape[d]} or 1.", nameof(yShape));
+                throw new ArgumentException($"SumTo: y's shape {Shapes.Format(yShape)} does not match x's {Shapes.Format(xShape)} at dim {d}; expected {xShape[d]} or 1.", nameof(yShape));
         }
         if (yv.Length == 0) return;
         if (xv.Length == 0)
@@ -141,7 +143,7 @@ public sealed partial class IlgpuBackend
         // Kept runs first, reduced runs last: then every output's values are contiguous (more than 3 runs).
         int[] runs = [.. sizes];
         int[] perm = [.. Enumerable.Range(0, runs.Length).Where(i => !reduced[i]), .. Enumerable.Range(0, runs.Length).Where(i => reduced[i])];
-        var gather = runs.Length > 3 ? PermuteDims("SumTo", runs, perm) : default;
+        var gather = runs.Length > 3 ? Shapes.PermuteDims("SumTo", runs, perm) : default;
         Run("SumTo", () =>
         {
             switch (sizes.Count)
@@ -178,13 +180,13 @@ public sealed partial class IlgpuBackend
     internal void LaunchSumRows(ArrayView<float> x, int outer, int kept, int inner, ArrayView<float> y, float scale)
     {
         long count = (long)outer * inner;
-        long fewest = CeilDiv(count, 256L * GroupSize);
-        long mostUseful = Math.Min(CeilDiv(WaveGroups, kept), CeilDiv(count, 4L * GroupSize));
+        long fewest = Shapes.CeilDiv(count, 256L * GroupSize);
+        long mostUseful = Math.Min(Shapes.CeilDiv(WaveGroups, kept), Shapes.CeilDiv(count, 4L * GroupSize));
         int slices = (int)Math.Max(1, Math.Max(fewest, mostUseful));
-        int chunk = (int)CeilDiv(count, slices);
-        int group = Math.Min(GroupSize, CeilPow2(chunk));
-        if (slices > 1) chunk = (int)(CeilDiv(chunk, group) * group);   // whole strides of the group per slice
-        slices = (int)CeilDiv(count, chunk);
+        int chunk = (int)Shapes.CeilDiv(count, slices);
+        int group = Math.Min(GroupSize, Shapes.CeilPow2(chunk));
+        if (slices > 1) chunk = (int)(Shapes.CeilDiv(chunk, group) * group);   // whole strides of the group per slice
+        slices = (int)Shapes.CeilDiv(count, chunk);
         var kernel = _sumRows ??= Accelerator.LoadStreamKernel<ArrayView<float>, int, int, int, int, int, float, ArrayView<float>>(SumKernels.SumRows);
         if (slices == 1)
         {
@@ -204,11 +206,11 @@ public sealed partial class IlgpuBackend
     {
         int outputs = outer * inner;
         long waveThreads = (long)Accelerator.NumMultiprocessors * Accelerator.MaxNumThreadsPerMultiprocessor;
-        long fewest = CeilDiv(reduce, 256);
-        long mostUseful = Math.Min(CeilDiv(waveThreads, outputs), CeilDiv(reduce, 16));
+        long fewest = Shapes.CeilDiv(reduce, 256);
+        long mostUseful = Math.Min(Shapes.CeilDiv(waveThreads, outputs), Shapes.CeilDiv(reduce, 16));
         int slices = (int)Math.Max(1, Math.Max(fewest, mostUseful));
-        int chunk = (int)CeilDiv(reduce, slices);
-        slices = (int)CeilDiv(reduce, chunk);
+        int chunk = (int)Shapes.CeilDiv(reduce, slices);
+        slices = (int)Shapes.CeilDiv(reduce, chunk);
         var kernel = _sumColumns ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, int, int, ArrayView<float>>(SumKernels.SumColumns);
         if (slices == 1)
         {
@@ -229,13 +231,13 @@ public sealed partial class IlgpuBackend
         ArgumentNullException.ThrowIfNull(xShape);
         ArgumentNullException.ThrowIfNull(perm);
         ArrayView<float> xv = F(x), yv = F(y);
-        CheckShapeLength("Permute", "x", xShape, xv.Length);
+        Shapes.CheckShapeLength("Permute", "x", xShape, xv.Length);
         if (yv.Length != xv.Length)
             throw new ArgumentException($"Permute: x has {xv.Length} values but y {yv.Length}; expected the same length.", nameof(y));
         if (perm.Length != xShape.Length || perm.Any(p => (uint)p >= (uint)perm.Length) || perm.Distinct().Count() != perm.Length)
-            throw new ArgumentException($"Permute: {Format(perm)} is not a permutation of the dims of shape {Format(xShape)}.", nameof(perm));
+            throw new ArgumentException($"Permute: {Shapes.Format(perm)} is not a permutation of the dims of shape {Shapes.Format(xShape)}.", nameof(perm));
         if (yv.Length == 0) return;
-        var dims = PermuteDims("Permute", xShape, perm);
+        var dims = Shapes.PermuteDims("Permute", xShape, perm);
         Run("Permute", () => LaunchPermute(xv, dims, yv));
     }
 
@@ -282,15 +284,19 @@ public sealed partial class IlgpuBackend
     // ---- helpers ----
 
     // Threads per group for a kernel with a group per row of `cols` values: no more than the row needs.
-    internal int RowGroupSize(int cols) => Math.Min(GroupSize, CeilPow2(cols));
+    internal int RowGroupSize(int cols) => Math.Min(GroupSize, Shapes.CeilPow2(cols));
+}
 
-    static int CeilPow2(long n) => n <= 1 ? 1 : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)n);
+// Host-side shape arithmetic for this file's ops (file-local, so no name can clash with another part of the backend).
+file static class Shapes
+{
+    internal static int CeilPow2(long n) => n <= 1 ? 1 : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)n);
 
-    static long CeilDiv(long a, long b) => (a + b - 1) / b;
+    internal static long CeilDiv(long a, long b) => (a + b - 1) / b;
 
-    static string Format(int[] shape) => "[" + string.Join(", ", shape) + "]";
+    internal static string Format(int[] shape) => "[" + string.Join(", ", shape) + "]";
 
-    static void CheckShapeLength(string op, string name, int[] shape, long length)
+    internal static void CheckShapeLength(string op, string name, int[] shape, long length)
     {
         long count = 1;
         foreach (int d in shape) count *= d;
@@ -298,7 +304,7 @@ public sealed partial class IlgpuBackend
             throw new ArgumentException($"{op}: {name} has {length} values but shape {Format(shape)}.", name);
     }
 
-    static void CheckBroadcastsTo(string op, string name, int[] shape, int[] target)
+    internal static void CheckBroadcastsTo(string op, string name, int[] shape, int[] target)
     {
         bool ok = shape.Length <= target.Length;
         for (int i = 0; ok && i < shape.Length; i++)
@@ -311,7 +317,7 @@ public sealed partial class IlgpuBackend
     }
 
     // Strides of a contiguous tensor of shape `shape` read as if broadcast to `target` (0 where repeated).
-    static int[] BroadcastStrides(int[] shape, int[] target)
+    internal static int[] BroadcastStrides(int[] shape, int[] target)
     {
         var own = MiniNet.Kernels.Elementwise.ContiguousStrides(shape);
         var strides = new int[target.Length];
@@ -323,7 +329,7 @@ public sealed partial class IlgpuBackend
     // The loop over a contiguous output of shape `shape` (outermost first) with operand strides stridesA/B:
     // size-1 dims dropped, neighbours merged where both operands are contiguous across them
     // (stride[i] == stride[i+1]·size[i+1]). Returned outermost first; at least one dim.
-    static List<LoopDim> MergeDims(int[] shape, int[] stridesA, int[] stridesB)
+    internal static List<LoopDim> MergeDims(int[] shape, int[] stridesA, int[] stridesB)
     {
         var merged = new List<LoopDim>();
         for (int i = 0; i < shape.Length; i++)
@@ -345,7 +351,7 @@ public sealed partial class IlgpuBackend
     }
 
     // MergeDims's result as the kernels' argument (innermost first), or NotSupportedException past MaxRank.
-    static LoopDims Pack(List<LoopDim> merged, string describe)
+    internal static LoopDims Pack(List<LoopDim> merged, string describe)
     {
         if (merged.Count > LoopDims.MaxRank)
             throw new NotSupportedException($"{describe}: {merged.Count} dims after merging; the ILGPU kernels take at most {LoopDims.MaxRank}.");
@@ -355,7 +361,7 @@ public sealed partial class IlgpuBackend
     }
 
     // The loop of a permute: y's dims (contiguous) with x's strides as StrideA.
-    static LoopDims PermuteDims(string op, int[] xShape, int[] perm)
+    internal static LoopDims PermuteDims(string op, int[] xShape, int[] perm)
     {
         var xStrides = MiniNet.Kernels.Elementwise.ContiguousStrides(xShape);
         var yShape = perm.Select(p => xShape[p]).ToArray();

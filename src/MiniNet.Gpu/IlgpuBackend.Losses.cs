@@ -23,8 +23,8 @@ public sealed partial class IlgpuBackend
     {
         ArrayView<float> x = F(logits), p = F(probabilities), lossView = F(loss);
         var t = I(targets);
-        CheckRows("CrossEntropy Forward", x.Length, n, k, nameof(logits));
-        CheckRows("CrossEntropy Forward", p.Length, n, k, nameof(probabilities));
+        Rows.Check("CrossEntropy Forward", x.Length, n, k, nameof(logits));
+        Rows.Check("CrossEntropy Forward", p.Length, n, k, nameof(probabilities));
         if (t.Length != n)
             throw new ArgumentException($"CrossEntropy Forward: targets has {t.Length} values, expected n = {n}.", nameof(targets));
         if (lossView.Length != 1)
@@ -49,8 +49,8 @@ public sealed partial class IlgpuBackend
     {
         ArrayView<float> p = F(probabilities), g = F(gradOutput), dx = F(dLogits);
         var t = I(targets);
-        CheckRows("CrossEntropy Backward", p.Length, n, k, nameof(probabilities));
-        CheckRows("CrossEntropy Backward", dx.Length, n, k, nameof(dLogits));
+        Rows.Check("CrossEntropy Backward", p.Length, n, k, nameof(probabilities));
+        Rows.Check("CrossEntropy Backward", dx.Length, n, k, nameof(dLogits));
         if (t.Length != n)
             throw new ArgumentException($"CrossEntropy Backward: targets has {t.Length} values, expected n = {n}.", nameof(targets));
         if (g.Length < 1)
@@ -69,8 +69,8 @@ public sealed partial class IlgpuBackend
     public override void LogSoftmax(Storage x, int n, int k, Storage y)
     {
         ArrayView<float> xv = F(x), yv = F(y);
-        CheckRows("LogSoftmax", xv.Length, n, k, nameof(x));
-        CheckRows("LogSoftmax", yv.Length, n, k, nameof(y));
+        Rows.Check("LogSoftmax", xv.Length, n, k, nameof(x));
+        Rows.Check("LogSoftmax", yv.Length, n, k, nameof(y));
         if (n == 0) return;
         Run("LogSoftmax", () => (_logSoftmax ??= Accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(LogSoftmaxKernels.Forward))(
             new KernelConfig(n, RowGroupSize(k)), xv, n, k, yv));
@@ -80,15 +80,19 @@ public sealed partial class IlgpuBackend
     public override void LogSoftmaxBackward(Storage dy, Storage y, int n, int k, Storage dx)
     {
         ArrayView<float> dyv = F(dy), yv = F(y), dxv = F(dx);
-        CheckRows("LogSoftmaxBackward", dyv.Length, n, k, nameof(dy));
-        CheckRows("LogSoftmaxBackward", yv.Length, n, k, nameof(y));
-        CheckRows("LogSoftmaxBackward", dxv.Length, n, k, nameof(dx));
+        Rows.Check("LogSoftmaxBackward", dyv.Length, n, k, nameof(dy));
+        Rows.Check("LogSoftmaxBackward", yv.Length, n, k, nameof(y));
+        Rows.Check("LogSoftmaxBackward", dxv.Length, n, k, nameof(dx));
         if (n == 0) return;
         Run("LogSoftmaxBackward", () => (_logSoftmaxBackward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>(LogSoftmaxKernels.Backward))(
             new KernelConfig(n, RowGroupSize(k)), dyv, yv, n, k, dxv));
     }
+}
 
-    static void CheckRows(string op, long length, int n, int k, string name)
+// The row checks of this file's ops (file-local, so no name can clash with another part of the backend).
+file static class Rows
+{
+    internal static void Check(string op, long length, int n, int k, string name)
     {
         if (n < 0 || k < 1 || length != (long)n * k)
             throw new ArgumentException($"{op}: {name} has {length} values, expected n·k = {n}·{k} with k >= 1.", name);

@@ -16,8 +16,8 @@ public sealed partial class IlgpuBackend
     public override void SgdStep(Storage param, Storage grad, Storage? momentumBuffer, double lr, double momentum, double dampening, double weightDecay, bool nesterov, bool firstStep)
     {
         ArrayView<float> p = F(param), g = F(grad), buffer = FOrEmpty(momentumBuffer);
-        CheckParameterLength(nameof(SgdStep), g.Length, p.Length, nameof(grad));
-        if (momentum != 0) CheckParameterLength(nameof(SgdStep), buffer.Length, p.Length, nameof(momentumBuffer));
+        ParameterLength.Check(nameof(SgdStep), g.Length, p.Length, nameof(grad));
+        if (momentum != 0) ParameterLength.Check(nameof(SgdStep), buffer.Length, p.Length, nameof(momentumBuffer));
         var s = new SgdScalars
         {
             Lr = (float)lr,
@@ -36,9 +36,9 @@ public sealed partial class IlgpuBackend
     public override void AdamStep(Storage param, Storage grad, Storage expAvg, Storage expAvgSq, double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, int step)
     {
         ArrayView<float> p = F(param), g = F(grad), m = F(expAvg), v = F(expAvgSq);
-        CheckParameterLength(nameof(AdamStep), g.Length, p.Length, nameof(grad));
-        CheckParameterLength(nameof(AdamStep), m.Length, p.Length, nameof(expAvg));
-        CheckParameterLength(nameof(AdamStep), v.Length, p.Length, nameof(expAvgSq));
+        ParameterLength.Check(nameof(AdamStep), g.Length, p.Length, nameof(grad));
+        ParameterLength.Check(nameof(AdamStep), m.Length, p.Length, nameof(expAvg));
+        ParameterLength.Check(nameof(AdamStep), v.Length, p.Length, nameof(expAvgSq));
         if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, $"{nameof(AdamStep)}: step is 1-based, got {step}.");
         float w1 = (float)(1 - beta1);
         double bc1 = 1 - Math.Pow(beta1, step), bc2 = 1 - Math.Pow(beta2, step);
@@ -59,8 +59,12 @@ public sealed partial class IlgpuBackend
         Run("AdamStep", () => (_adamStep ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars>(
             OptimizerKernels.AdamStep))((int)p.Length, p, g, m, v, s));
     }
+}
 
-    static void CheckParameterLength(string op, long length, long expected, string name)
+// The length check of this file's ops (file-local, so no name can clash with another part of the backend).
+file static class ParameterLength
+{
+    internal static void Check(string op, long length, long expected, string name)
     {
         if (length != expected)
             throw new ArgumentException($"{op}: {name} has {length} values, expected {expected} (the parameter's length).", name);
