@@ -4,7 +4,7 @@
 // bit for bit (the same counter-based hash of (seed, index)).
 //
 // Index arithmetic: a broadcast or permuted operand's offset comes from the output's linear index through
-// the merged dims in LoopDims (innermost first, at most LoopDims.MaxRank), one integer division per dim.
+// the merged dims in LoopDims (innermost first, at most LoopDims.MaxRank): a division per dim but the outermost.
 // Reductions are deterministic: each thread sums a fixed strided share in order, a group combines its
 // threads in a fixed tree in shared memory, and slices of one output are combined by a second pass.
 // Traps: every thread of a group must reach every Group.Barrier(), so group kernels return early only on
