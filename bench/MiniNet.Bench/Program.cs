@@ -2,6 +2,7 @@
 // machine's two cores. Commands:
 //   pairs [filter]   the target table: alternating pairs in one process, median ratios (default)
 //   scaling          BatchNorm at 0.1 to 100 MB and GEMM from 64 to 2048
+//   profile [cnn|mlp] each layer of a seed model timed alone (forward, forward + backward)
 //   bdn [args]       the same cases under BenchmarkDotNet (its own statistics; PyTorch the baseline)
 // Output is markdown, ready for docs/benchmarks.md.
 using BenchmarkDotNet.Running;
@@ -17,6 +18,9 @@ switch (command)
         break;
     case "scaling":
         Print(Scaling());
+        break;
+    case "profile":
+        Profile.Run(filter ?? "cnn");
         break;
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Cases).Assembly).Run(args[1..]);
