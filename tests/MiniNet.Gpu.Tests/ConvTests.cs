@@ -146,6 +146,20 @@ public class ConvTests
 
     [Theory]
     [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void No_input_channels_give_the_bias_and_a_zero_dx(string name)
+    {
+        var backend = TestDevices.Get(name).Backend;
+        var empty = backend.FromHost(Array.Empty<float>());
+        var y = backend.FromHost(Enumerable.Repeat(float.NaN, 2 * 3 * 4 * 4).ToArray());
+        backend.Conv2dForward(empty, empty, backend.FromHost([1f, -2f, 3f]), 2, 0, 4, 4, 3, 3, 1, 1, y);
+        Assert.Equal(Enumerable.Range(0, 2).SelectMany(_ => new[] { 1f, -2f, 3f }.SelectMany(b => Enumerable.Repeat(b, 16))), Host(backend, y));
+        var dBias = backend.Allocate(3);
+        backend.Conv2dBackward(backend.FromHost(Enumerable.Repeat(0.5f, 2 * 3 * 4 * 4).ToArray()), empty, empty, 2, 0, 4, 4, 3, 3, 1, 1, null, null, dBias);
+        Assert.Equal([16f, 16f, 16f], Host(backend, dBias));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
     public void Wrong_buffer_sizes_are_refused_with_the_expected_size(string name)
     {
         var backend = TestDevices.Get(name).Backend;
