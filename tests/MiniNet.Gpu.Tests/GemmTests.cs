@@ -80,6 +80,18 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(1, 1)]
+    [InlineData(16, 4)]
+    [InlineData(32, 4)]
+    [InlineData(64, 8)]
+    [InlineData(128, 8)]
+    [InlineData(256, 16)]
+    public void The_gemm_group_is_the_largest_square_the_group_size_allows(int groupSize, int side)
+    {
+        Assert.Equal(side, Kernels.GemmKernels.SideFor(groupSize));
+    }
+
+    [Theory]
     [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
     public void CuBlas_is_used_only_on_cuda(string name)
     {
