@@ -83,7 +83,7 @@ public sealed partial class IlgpuBackend
                 toImages(cOut * columns, rowsView, bv, yv.SubView((long)i0 * s.OutputLength, (long)images * s.OutputLength), cOut, s.Spatial, images);
             }
 
-            // The scratch handles must outlive the launches above: a collected handle returns its buffer to the pool.
+            // Keep the scratch handles reachable until every launch using them is queued (a collected handle returns its buffer).
             GC.KeepAlive(cols);
             GC.KeepAlive(rows);
         });
@@ -162,7 +162,7 @@ public sealed partial class IlgpuBackend
                 }
             }
 
-            // The scratch handles must outlive the launches above: a collected handle returns its buffer to the pool.
+            // Keep the scratch handles reachable until every launch using them is queued (a collected handle returns its buffer).
             GC.KeepAlive(dyRows);
             GC.KeepAlive(cols);
             GC.KeepAlive(dcols);
