@@ -107,8 +107,12 @@ public abstract class Backend
     public abstract void Conv2dBackward(Storage dy, Storage x, Storage weight, int n, int cIn, int h, int w, int cOut, int kernelSize, int stride, int padding, Storage? dx, Storage? dWeight, Storage? dBias);
     /// <summary>Max pooling forward, writing the argmax of each window into the int buffer <paramref name="indices"/>.</summary>
     public abstract void MaxPool2dForward(Storage x, int n, int c, int h, int w, int kernelSize, int stride, Storage y, Storage indices);
-    /// <summary>Max pooling backward: dx = 0, then dy scattered to the argmax positions.</summary>
-    public abstract void MaxPool2dBackward(Storage dy, Storage indices, int n, int c, int h, int w, int outH, int outW, Storage dx);
+    /// <summary>
+    /// Max pooling backward: dx = 0, then dy sent to the argmax positions. <paramref name="indices"/> are
+    /// those MaxPool2dForward wrote for the same sizes, window and stride (a backend may gather: each input
+    /// element sums the dy of the windows that cover it and chose it).
+    /// </summary>
+    public abstract void MaxPool2dBackward(Storage dy, Storage indices, int n, int c, int h, int w, int kernelSize, int stride, Storage dx);
 
     // ---- batch normalisation over x viewed as [n, c, s] (see Kernels.BatchNormKernels) ----
 

@@ -104,7 +104,7 @@ public static partial class Functional
         return Tensor.Make(y, [n, c, outH, outW], "MaxPool2d", [x], g =>
         {
             var dx = Tensor.ZerosLike(x);
-            backend.MaxPool2dBackward(g.Storage, indices, n, c, h, w, outH, outW, dx.Storage);
+            backend.MaxPool2dBackward(g.Storage, indices, n, c, h, w, kernelSize, s, dx.Storage);
             return [dx];
         });
     }

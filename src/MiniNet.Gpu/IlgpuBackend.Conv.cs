@@ -36,8 +36,6 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>? _channelSum;
     Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolGeometry>? _poolForward;
     Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolGeometry>? _poolGather;
-    Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>? _poolPlanes;
-    readonly ConditionalWeakTable<Storage, StrongBox<PoolGeometry>> _poolWindows = new();
 
     /// <inheritdoc/>
     public override void Conv2dForward(Storage x, Storage weight, Storage? bias, int n, int cIn, int h, int w, int cOut, int kernelSize, int stride, int padding, Storage y) =>
@@ -183,7 +181,6 @@ public sealed partial class IlgpuBackend
         CheckPoolLength("forward", "y", yv.Length, planes * outH * outW, $"n·c·outH·outW = {n}·{c}·{outH}·{outW}");
         CheckPoolLength("forward", "indices", iv.Length, planes * outH * outW, $"n·c·outH·outW = {n}·{c}·{outH}·{outW}");
         var g = new PoolGeometry(h, w, kernelSize, stride, outH, outW);
-        _poolWindows.AddOrUpdate(indices, new StrongBox<PoolGeometry>(g));
         if (yv.Length == 0) return;
         Run("MaxPool2dForward", () =>
         {
@@ -193,11 +190,11 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public override void MaxPool2dBackward(Storage dy, Storage indices, int n, int c, int h, int w, int outH, int outW, Storage dx)
+    public override void MaxPool2dBackward(Storage dy, Storage indices, int n, int c, int h, int w, int kernelSize, int stride, Storage dx)
     {
         CheckPoolSizes(n, c, h, w);
-        if (outH < 0 || outW < 0)
-            throw new ArgumentOutOfRangeException(nameof(outH), $"MaxPool2d backward: output sizes must be non-negative, got outH={outH}, outW={outW}.");
+        int outH = MaxPool2dKernels.OutputSize(h, kernelSize, stride);
+        int outW = MaxPool2dKernels.OutputSize(w, kernelSize, stride);
         var dyv = F(dy);
         var iv = I(indices);
         var dxv = F(dx);
@@ -206,21 +203,11 @@ public sealed partial class IlgpuBackend
         CheckPoolLength("backward", "indices", iv.Length, planes * outH * outW, $"n·c·outH·outW = {n}·{c}·{outH}·{outW}");
         CheckPoolLength("backward", "dx", dxv.Length, planes * h * w, $"n·c·h·w = {n}·{c}·{h}·{w}");
         if (dxv.Length == 0) return;
-        if (_poolWindows.TryGetValue(indices, out var recorded) && recorded.Value is var g
-            && g.H == h && g.W == w && g.OutH == outH && g.OutW == outW)
+        var g = new PoolGeometry(h, w, kernelSize, stride, outH, outW);
+        Run("MaxPool2dBackward", () =>
         {
-            Run("MaxPool2dBackward", () =>
-            {
-                var gather = _poolGather ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolGeometry>(PoolKernels.BackwardGather);
-                gather((int)dxv.Length, dyv, iv, dxv, g);
-            });
-            return;
-        }
-
-        Run("MaxPool2dBackward.Planes", () =>
-        {
-            var scatter = _poolPlanes ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(PoolKernels.BackwardPlanes);
-            scatter((int)planes, dyv, iv, dxv, h * w, outH * outW);
+            var gather = _poolGather ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolGeometry>(PoolKernels.BackwardGather);
+            gather((int)dxv.Length, dyv, iv, dxv, g);
         });
     }
 

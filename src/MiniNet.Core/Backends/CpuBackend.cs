@@ -124,8 +124,8 @@ public sealed class CpuBackend : Backend
     public override void MaxPool2dForward(Storage x, int n, int c, int h, int w, int kernelSize, int stride, Storage y, Storage indices) =>
         MaxPool2dKernels.Forward(F(x), n, c, h, w, kernelSize, stride, F(y), I(indices));
     /// <inheritdoc/>
-    public override void MaxPool2dBackward(Storage dy, Storage indices, int n, int c, int h, int w, int outH, int outW, Storage dx) =>
-        MaxPool2dKernels.Backward(F(dy), I(indices), n, c, h, w, outH, outW, F(dx));
+    public override void MaxPool2dBackward(Storage dy, Storage indices, int n, int c, int h, int w, int kernelSize, int stride, Storage dx) =>
+        MaxPool2dKernels.Backward(F(dy), I(indices), n, c, h, w, MaxPool2dKernels.OutputSize(h, kernelSize, stride), MaxPool2dKernels.OutputSize(w, kernelSize, stride), F(dx));
 
     /// <inheritdoc/>
     public override void BatchNormForwardTraining(Storage x, int n, int c, int s, Storage? weight, Storage? bias, float eps, Storage y, Storage saveMean, Storage saveInvStd, Storage batchVar) =>

@@ -5,11 +5,9 @@
 // over any number and among NaNs the last one is kept (`v > max || isnan(v)` from −∞, starting at the
 // window's first index), exactly as the CPU kernel and PyTorch; indices hold iy·W + ix in the plane.
 // Backward, dx[p][j] = Σ over outputs o of plane p with indices[o] == j of dy[o], in ascending o (the
-// CPU kernel's order, so the sums agree to the bit):
-// - BackwardGather, one thread per input pixel, visits only the windows covering it (it needs K and S);
-//   overlapping windows (S < K) are summed without atomics.
-// - BackwardPlanes, one thread per plane, replays the CPU's scatter in order: for index buffers whose
-//   window geometry is unknown. Indices outside the plane are skipped (the CPU kernel refuses them).
+// CPU kernel's order, so the sums agree to the bit): BackwardGather, one thread per input pixel, visits
+// only the windows covering it (the seam passes K and S), so overlapping windows (S < K) are summed
+// without atomics. Indices are those the forward wrote (the seam's contract).
 using ILGPU;
 using ILGPU.Algorithms;
 
@@ -78,18 +76,5 @@ internal static class PoolKernels
         }
 
         dx[index] = sum;
-    }
-
-    /// <summary>dx[plane] = 0, then dx[plane][indices[o]] += dy[o] for the plane's outputs in order; index runs over planes.</summary>
-    public static void BackwardPlanes(Index1D index, ArrayView<float> dy, ArrayView<int> indices, ArrayView<float> dx, int planeIn, int planeOut)
-    {
-        int inStart = index * planeIn;
-        for (int j = 0; j < planeIn; j++) dx[inStart + j] = 0f;
-        int outStart = index * planeOut;
-        for (int o = outStart; o < outStart + planeOut; o++)
-        {
-            int j = indices[o];
-            if (j >= 0 && j < planeIn) dx[inStart + j] += dy[o];
-        }
     }
 }
