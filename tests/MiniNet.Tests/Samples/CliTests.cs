@@ -117,6 +117,31 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Device_ilgpu_cpu_trains_the_same_curve_as_the_cpu_and_resumes()
+    {
+        string data = Path.Combine(_dir, "data");
+        string[] common = ["mnist-mlp", "--data", data, "--batch-size", "32", "--dropout", "0.2"];
+        Assert.Equal(0, Run([.. common, "--epochs", "1", "--out", Path.Combine(_dir, "on-cpu")]));
+        Assert.Equal(0, Run([.. common, "--epochs", "1", "--device", "ilgpu-cpu", "--out", Path.Combine(_dir, "on-gpu")]));
+        Assert.Contains("on ilgpu-cpu", _text.ToString());
+        var cpuSteps = Rows(Path.Combine(_dir, "on-cpu", "steps.csv"));
+        var gpuSteps = Rows(Path.Combine(_dir, "on-gpu", "steps.csv"));
+        Assert.Equal(cpuSteps.Length, gpuSteps.Length);
+        for (int i = 1; i < cpuSteps.Length; i++)
+        {
+            // epoch, step, loss, accuracy, lr: losses agree to float tolerance, the rest exactly
+            var a = cpuSteps[i].Split(',');
+            var b = gpuSteps[i].Split(',');
+            Assert.Equal(a[0..2], b[0..2]);
+            double la = double.Parse(a[2], System.Globalization.CultureInfo.InvariantCulture), lb = double.Parse(b[2], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(Math.Abs(la - lb) <= 1e-4 * (1 + Math.Abs(la)), $"step {i}: loss {lb} on ilgpu-cpu, {la} on cpu");
+        }
+        // the checkpoint written from the device resumes there
+        Assert.Equal(0, Run([.. common, "--epochs", "2", "--device", "ilgpu-cpu", "--resume", "--out", Path.Combine(_dir, "on-gpu")]));
+        Assert.Equal(3, Rows(Path.Combine(_dir, "on-gpu", "metrics.csv")).Length);
+    }
+
+    [Fact]
     public void Bad_options_give_one_clear_line_and_a_nonzero_exit()
     {
         Assert.NotEqual(0, Run("mnist-mlp", "--data", Path.Combine(_dir, "data"), "--batch-size", "1", "--out", Path.Combine(_dir, "x")));
