@@ -114,3 +114,42 @@ public class DeviceTests
         Assert.Equal([2f, 2f, 2f], x.Grad.ToArray());
     }
 }
+
+public class BackendLifetimeTests
+{
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void A_failing_launch_names_its_kernel_and_device(string name)
+    {
+        var backend = (IlgpuBackend)TestDevices.Get(name).Backend;
+        var e = Assert.Throws<GpuKernelException>(() => backend.Run("SomeKernel", () => throw new InvalidOperationException("the accelerator said no")));
+        Assert.Equal("SomeKernel", e.Kernel);
+        Assert.Contains(name, e.Message, StringComparison.Ordinal);
+        Assert.Contains("the accelerator said no", e.Message, StringComparison.Ordinal);
+        // the backend still works afterwards
+        Assert.Equal([1f, 2f], Tensor.FromArray([1f, 2f], 2).To(TestDevices.Get(name)).ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void Buffers_of_collected_tensors_are_reused_then_freed_by_EmptyCache(string name)
+    {
+        var device = TestDevices.Get(name);
+        var backend = (IlgpuBackend)device.Backend;
+        const int Length = 123_457;   // a length no other test uses
+        static void Churn(Device d)
+        {
+            for (int i = 0; i < 5; i++) Assert.Equal(0f, Tensor.Zeros(Length).To(d).ToArray()[^1]);
+        }
+        Churn(device);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long before = backend.BytesAllocated;
+        Churn(device);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.True(backend.BytesAllocated <= before, $"the pool grew from {before} to {backend.BytesAllocated} bytes: freed buffers were not reused");
+        backend.EmptyCache();
+        Assert.True(backend.BytesAllocated < before, "EmptyCache freed nothing");
+    }
+}

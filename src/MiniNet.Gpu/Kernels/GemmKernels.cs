@@ -17,12 +17,7 @@
 // - Edge tiles store only rows < m and columns < n. A product of padded zeros with a real value lands
 //   only in those unstored positions, so an Inf in A or B never turns a stored result into NaN.
 // Shared arrays are sized for the largest tile (MaxSide·R); smaller groups use a prefix of them.
-using System.Runtime.CompilerServices;
 using ILGPU;
-
-// ILGPU's CPU accelerator calls kernels from a dynamic assembly of this name: it must see the internal
-// kernel classes and their argument structs.
-[assembly: InternalsVisibleTo("ILGPURuntime")]
 
 namespace MiniNet.Gpu.Kernels;
 
