@@ -118,25 +118,27 @@ public sealed partial class IlgpuBackend
         });
     }
 
+    // The views and size checks both backward methods share; null outputs become empty views.
+    (ArrayView<float> Dy, ArrayView<float> X, ArrayView<float> Stat1, ArrayView<float> Stat2, ArrayView<float> W, ArrayView<float> Dx, ArrayView<float> DW, ArrayView<float> DB)
+        BatchNormBackwardViews(string op, Storage dy, Storage x, int n, int c, int s, Storage stat1, string stat1Name, Storage stat2, string stat2Name,
+            Storage? weight, Storage? dx, Storage? dWeight, Storage? dBias)
+    {
+        var v = (Dy: F(dy), X: F(x), Stat1: F(stat1), Stat2: F(stat2), W: FOrEmpty(weight), Dx: FOrEmpty(dx), DW: FOrEmpty(dWeight), DB: FOrEmpty(dBias));
+        CheckBatchNormData(op, v.Dy.Length, n, c, s, nameof(dy));
+        CheckBatchNormData(op, v.X.Length, n, c, s, nameof(x));
+        if (v.Dx.Length != 0) CheckBatchNormData(op, v.Dx.Length, n, c, s, nameof(dx));
+        CheckBatchNormChannels(op, v.Stat1.Length, c, stat1Name);
+        CheckBatchNormChannels(op, v.Stat2.Length, c, stat2Name);
+        CheckBatchNormAffine(op, v.W.Length, v.DW.Length, c);
+        CheckBatchNormAffine(op, v.W.Length, v.DB.Length, c);
+        return v;
+    }
+
     /// <inheritdoc/>
     public override void BatchNormBackwardTraining(Storage dy, Storage x, int n, int c, int s, Storage saveMean, Storage saveInvStd, Storage? weight, Storage? dx, Storage? dWeight, Storage? dBias)
     {
-        const string op = "BackwardTraining";
-        var dyV = F(dy);
-        var xv = F(x);
-        var meanV = F(saveMean);
-        var invStdV = F(saveInvStd);
-        var wv = FOrEmpty(weight);
-        var dxV = FOrEmpty(dx);
-        var dwV = FOrEmpty(dWeight);
-        var dbV = FOrEmpty(dBias);
-        CheckBatchNormData(op, dyV.Length, n, c, s, nameof(dy));
-        CheckBatchNormData(op, xv.Length, n, c, s, nameof(x));
-        if (dxV.Length != 0) CheckBatchNormData(op, dxV.Length, n, c, s, nameof(dx));
-        CheckBatchNormChannels(op, meanV.Length, c, nameof(saveMean));
-        CheckBatchNormChannels(op, invStdV.Length, c, nameof(saveInvStd));
-        CheckBatchNormAffine(op, wv.Length, dwV.Length, c);
-        CheckBatchNormAffine(op, wv.Length, dbV.Length, c);
+        var (dyV, xv, meanV, invStdV, wv, dxV, dwV, dbV) = BatchNormBackwardViews("BackwardTraining", dy, x, n, c, s,
+            saveMean, nameof(saveMean), saveInvStd, nameof(saveInvStd), weight, dx, dWeight, dBias);
         if (dxV.Length == 0 && dwV.Length == 0 && dbV.Length == 0) return;
         var launch = BatchNormPlanFor(n, c, s);
         var plan = launch.Plan;
@@ -156,22 +158,8 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public override void BatchNormBackwardInference(Storage dy, Storage x, int n, int c, int s, Storage runningMean, Storage runningVar, Storage? weight, float eps, Storage? dx, Storage? dWeight, Storage? dBias)
     {
-        const string op = "BackwardInference";
-        var dyV = F(dy);
-        var xv = F(x);
-        var meanV = F(runningMean);
-        var varV = F(runningVar);
-        var wv = FOrEmpty(weight);
-        var dxV = FOrEmpty(dx);
-        var dwV = FOrEmpty(dWeight);
-        var dbV = FOrEmpty(dBias);
-        CheckBatchNormData(op, dyV.Length, n, c, s, nameof(dy));
-        CheckBatchNormData(op, xv.Length, n, c, s, nameof(x));
-        if (dxV.Length != 0) CheckBatchNormData(op, dxV.Length, n, c, s, nameof(dx));
-        CheckBatchNormChannels(op, meanV.Length, c, nameof(runningMean));
-        CheckBatchNormChannels(op, varV.Length, c, nameof(runningVar));
-        CheckBatchNormAffine(op, wv.Length, dwV.Length, c);
-        CheckBatchNormAffine(op, wv.Length, dbV.Length, c);
+        var (dyV, xv, meanV, varV, wv, dxV, dwV, dbV) = BatchNormBackwardViews("BackwardInference", dy, x, n, c, s,
+            runningMean, nameof(runningMean), runningVar, nameof(runningVar), weight, dx, dWeight, dBias);
         if (dxV.Length == 0 && dwV.Length == 0 && dbV.Length == 0) return;
         var launch = BatchNormPlanFor(n, c, s);
         var plan = launch.Plan;
