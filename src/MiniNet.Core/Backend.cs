@@ -64,6 +64,8 @@ public abstract class Backend
 
     /// <summary>A zero-filled float buffer.</summary>
     public abstract Storage Allocate(int length);
+    /// <summary>A float buffer with arbitrary contents, for outputs a kernel overwrites entirely (default: <see cref="Allocate"/>).</summary>
+    public virtual Storage AllocateUninitialized(int length) => Allocate(length);
     /// <summary>A zero-filled int buffer (indices, class targets).</summary>
     public abstract Storage AllocateInt(int length);
     /// <summary>Copies host data into a new buffer.</summary>

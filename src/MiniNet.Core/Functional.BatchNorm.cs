@@ -48,7 +48,7 @@ public static partial class Functional
         if (!training && runningMean is null)
             throw new ArgumentException("BatchNorm: evaluation without batch statistics needs runningMean and runningVar.");
         var backend = x.Device.Backend;
-        var y = backend.Allocate(x.Numel);
+        var y = backend.AllocateUninitialized(x.Numel);
         Tensor[] inputs = weight is null ? [x] : [x, weight, bias!];
 
         if (training)
@@ -89,7 +89,7 @@ public static partial class Functional
 
     // Buffers for the gradients that are needed (null = the kernel skips that output).
     static (Tensor? Dx, Tensor? DWeight, Tensor? DBias) Gradients(Tensor x, Tensor? weight, Tensor? bias) =>
-        (x.RequiresGrad ? Tensor.ZerosLike(x) : null,
-         weight is not null && weight.RequiresGrad ? Tensor.ZerosLike(weight) : null,
-         bias is not null && bias.RequiresGrad ? Tensor.ZerosLike(bias) : null);
+        (x.RequiresGrad ? Tensor.EmptyLike(x) : null,
+         weight is not null && weight.RequiresGrad ? Tensor.EmptyLike(weight) : null,
+         bias is not null && bias.RequiresGrad ? Tensor.EmptyLike(bias) : null);
 }

@@ -37,14 +37,14 @@ public static partial class Functional
             throw new ArgumentException($"CrossEntropy: logits {Tensor.Format(logits.ShapeRef)} hold no samples; the mean would be NaN.", nameof(logits));
         var backend = logits.Device.Backend;
         var targetStorage = backend.FromHost(targets);
-        var probabilities = backend.Allocate(logits.Numel);
+        var probabilities = backend.AllocateUninitialized(logits.Numel);
         var y = backend.Allocate(1);
         backend.CrossEntropyForward(logits.Storage, n, k, targetStorage, probabilities, y);
         float factor = reduction == Reduction.Sum ? n : 1f;
         if (reduction == Reduction.Sum) backend.Unary(UnaryOp.MulScalar, y, factor, y);
         return Tensor.Make(y, [], "CrossEntropy", [logits], g =>
         {
-            var dLogits = Tensor.ZerosLike(logits);
+            var dLogits = Tensor.EmptyLike(logits);
             backend.CrossEntropyBackward(probabilities, n, k, targetStorage, g.Storage, factor / n, dLogits.Storage);
             return [dLogits];
         });
@@ -59,11 +59,11 @@ public static partial class Functional
             throw new ArgumentException($"LogSoftmax: expected [N, K], got {Tensor.Format(x.ShapeRef)}.", nameof(x));
         int n = x.ShapeRef[0], k = x.ShapeRef[1];
         var backend = x.Device.Backend;
-        var y = backend.Allocate(x.Numel);
+        var y = backend.AllocateUninitialized(x.Numel);
         backend.LogSoftmax(x.Storage, n, k, y);
         return Tensor.Make(y, x.ShapeRef, "LogSoftmax", [x], g =>
         {
-            var dx = Tensor.ZerosLike(x);
+            var dx = Tensor.EmptyLike(x);
             backend.LogSoftmaxBackward(g.Storage, y, n, k, dx.Storage);
             return [dx];
         });

@@ -21,7 +21,7 @@ public static partial class Functional
         int rows = x.Numel / Math.Max(inF, 1);
         int[] shape = [.. x.ShapeRef[..^1], outF];
         var backend = device.Backend;
-        var y = backend.Allocate(rows * outF);
+        var y = backend.AllocateUninitialized(rows * outF);
         backend.Gemm(false, true, rows, outF, inF, x.Storage, 0, weight.Storage, 0, y, 0, 0f);
         if (bias is not null) backend.Binary(BinaryOp.Add, y, [rows, outF], bias.Storage, [outF], y, [rows, outF]);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
@@ -30,12 +30,12 @@ public static partial class Functional
             Tensor? dx = null, dWeight = null, dBias = null;
             if (x.RequiresGrad)
             {
-                dx = Tensor.ZerosLike(x);
+                dx = Tensor.EmptyLike(x);
                 backend.Gemm(false, false, rows, inF, outF, g.Storage, 0, weight.Storage, 0, dx.Storage, 0, 0f);
             }
             if (weight.RequiresGrad)
             {
-                dWeight = Tensor.ZerosLike(weight);
+                dWeight = Tensor.EmptyLike(weight);
                 backend.Gemm(true, false, outF, inF, rows, g.Storage, 0, x.Storage, 0, dWeight.Storage, 0, 0f);
             }
             if (bias is not null && bias.RequiresGrad) dBias = g.Reshape(rows, outF).SumToShape([outF]);
@@ -70,14 +70,14 @@ public static partial class Functional
             throw new ArgumentException($"Conv2d: input {Tensor.Format(x.ShapeRef)} with padding {padding} is smaller than the kernel {k}×{k}.", nameof(x));
         int outH = (h + 2 * padding - k) / stride + 1, outW = (w + 2 * padding - k) / stride + 1;
         var backend = device.Backend;
-        var y = backend.Allocate(Tensor.CheckShape("Conv2d", [n, cOut, outH, outW]));
+        var y = backend.AllocateUninitialized(Tensor.CheckShape("Conv2d", [n, cOut, outH, outW]));
         backend.Conv2dForward(x.Storage, weight.Storage, bias?.Storage, n, cIn, h, w, cOut, k, stride, padding, y);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return Tensor.Make(y, [n, cOut, outH, outW], "Conv2d", inputs, g =>
         {
-            var dx = x.RequiresGrad ? Tensor.ZerosLike(x) : null;
-            var dWeight = weight.RequiresGrad ? Tensor.ZerosLike(weight) : null;
-            var dBias = bias is not null && bias.RequiresGrad ? Tensor.ZerosLike(bias) : null;
+            var dx = x.RequiresGrad ? Tensor.EmptyLike(x) : null;
+            var dWeight = weight.RequiresGrad ? Tensor.EmptyLike(weight) : null;
+            var dBias = bias is not null && bias.RequiresGrad ? Tensor.EmptyLike(bias) : null;
             backend.Conv2dBackward(g.Storage, x.Storage, weight.Storage, n, cIn, h, w, cOut, k, stride, padding, dx?.Storage, dWeight?.Storage, dBias?.Storage);
             return bias is null ? [dx, dWeight] : [dx, dWeight, dBias];
         });
@@ -98,12 +98,12 @@ public static partial class Functional
         int outH = (h - kernelSize) / s + 1, outW = (w - kernelSize) / s + 1;
         var backend = x.Device.Backend;
         int count = n * c * outH * outW;
-        var y = backend.Allocate(count);
+        var y = backend.AllocateUninitialized(count);
         var indices = backend.AllocateInt(count);
         backend.MaxPool2dForward(x.Storage, n, c, h, w, kernelSize, s, y, indices);
         return Tensor.Make(y, [n, c, outH, outW], "MaxPool2d", [x], g =>
         {
-            var dx = Tensor.ZerosLike(x);
+            var dx = Tensor.EmptyLike(x);
             backend.MaxPool2dBackward(g.Storage, indices, n, c, h, w, kernelSize, s, dx.Storage);
             return [dx];
         });
@@ -117,10 +117,10 @@ public static partial class Functional
             throw new ArgumentOutOfRangeException(nameof(p), $"Dropout: probability must be in [0, 1], got {p}.");
         if (!training || p == 0) return x;
         var backend = x.Device.Backend;
-        var mask = backend.Allocate(x.Numel);
+        var mask = backend.AllocateUninitialized(x.Numel);
         backend.DropoutMask(mask, (float)p, (generator ?? Generator.Default).NextUInt64());
         var maskTensor = new Tensor(mask, x.ShapeRef);
-        var y = backend.Allocate(x.Numel);
+        var y = backend.AllocateUninitialized(x.Numel);
         backend.Binary(BinaryOp.Mul, x.Storage, x.ShapeRef, mask, x.ShapeRef, y, x.ShapeRef);
         return Tensor.Make(y, x.ShapeRef, "Dropout", [x], g => [g * maskTensor]);
     }

@@ -26,7 +26,7 @@ public sealed partial class Tensor
     {
         var device = CheckSameDevice(name, a, b);
         shape = BroadcastShapes(name, a._shape, b._shape);
-        var y = device.Backend.Allocate(CheckShape(name, shape));
+        var y = device.Backend.AllocateUninitialized(CheckShape(name, shape));
         device.Backend.Binary(op, a.Storage, a._shape, b.Storage, b._shape, y, shape);
         return new Tensor(y, shape);
     }
@@ -110,7 +110,7 @@ public sealed partial class Tensor
     // Runs a unary kernel; `backward` gets (dy, y) and returns dx.
     Tensor Unary(string name, UnaryOp op, float scalar, Func<Tensor, Tensor, Tensor> backward)
     {
-        var y = Device.Backend.Allocate(Numel);
+        var y = Device.Backend.AllocateUninitialized(Numel);
         Device.Backend.Unary(op, Storage, scalar, y);
         Tensor? output = null;
         output = Make(y, _shape, name, [this], g => [backward(g, output!.Detach())]);
@@ -128,7 +128,7 @@ public sealed partial class Tensor
     /// <summary>sign(x), no gradient.</summary>
     public Tensor Sign()
     {
-        var y = Device.Backend.Allocate(Numel);
+        var y = Device.Backend.AllocateUninitialized(Numel);
         Device.Backend.Unary(UnaryOp.Sign, Storage, 0f, y);
         return new Tensor(y, _shape);
     }

@@ -31,19 +31,19 @@ public sealed partial class Tensor
         var a = this;
         var b = other;
 
-        var c = Device.Backend.Allocate(CheckShape("MatMul", [.. batch, m, n]));
+        var c = Device.Backend.AllocateUninitialized(CheckShape("MatMul", [.. batch, m, n]));
         BatchedGemm(false, false, count, m, n, k, a.Storage, strideA, b.Storage, strideB, c, m * n);
         return Make(c, [.. batch, m, n], "MatMul", [a, b], g =>
         {
             Tensor? da = null, db = null;
             if (a.RequiresGrad)
             {
-                da = ZerosLike(a);
+                da = EmptyLike(a);
                 BatchedGemm(false, true, count, m, k, n, g.Storage, m * n, b.Storage, strideB, da.Storage, strideA);
             }
             if (b.RequiresGrad)
             {
-                db = ZerosLike(b);
+                db = EmptyLike(b);
                 BatchedGemm(true, false, count, k, n, m, a.Storage, strideA, g.Storage, m * n, db.Storage, strideB);
             }
             return [da, db];

@@ -93,7 +93,7 @@ public sealed partial class Tensor
             shape[i] = _shape[perm[i]];
             inverse[perm[i]] = i;
         }
-        var y = Device.Backend.Allocate(Numel);
+        var y = Device.Backend.AllocateUninitialized(Numel);
         Device.Backend.Permute(Storage, _shape, perm, y);
         return Make(y, shape, "Permute", [this], g => [g.Permute(inverse)]);
     }
@@ -125,7 +125,7 @@ public sealed partial class Tensor
         var reducedDim = new bool[Rank];
         foreach (int d in dims) reducedDim[NormalizeDim("Sum", d, Rank)] = true;
         var keep = _shape.Select((size, i) => reducedDim[i] ? 1 : size).ToArray();
-        var reduced = Device.Backend.Allocate(CheckShape("Sum", keep));
+        var reduced = Device.Backend.AllocateUninitialized(CheckShape("Sum", keep));
         Device.Backend.SumTo(Storage, _shape, reduced, keep);
         var shape = keepDim ? keep : _shape.Where((_, i) => !reducedDim[i]).ToArray();
         var source = _shape;
@@ -168,7 +168,7 @@ public sealed partial class Tensor
         var keep = new int[Rank];
         int shift = Rank - shape.Length;
         for (int i = 0; i < Rank; i++) keep[i] = i < shift ? 1 : shape[i - shift];
-        var y = Device.Backend.Allocate(CheckShape("SumToShape", keep));
+        var y = Device.Backend.AllocateUninitialized(CheckShape("SumToShape", keep));
         Device.Backend.SumTo(Storage, _shape, y, keep);
         var source = _shape;
         return Make(y, (int[])shape.Clone(), "SumToShape", [this], g => [g.Expand(source)]);
@@ -183,7 +183,7 @@ public sealed partial class Tensor
         if (!SameShape(target, shape))
             throw new ArgumentException($"Expand: shape {Format(_shape)} cannot be expanded to {Format(shape)}.", nameof(shape));
         var zero = Device.Backend.Allocate(1);
-        var y = Device.Backend.Allocate(CheckShape("Expand", shape));
+        var y = Device.Backend.AllocateUninitialized(CheckShape("Expand", shape));
         Device.Backend.Binary(BinaryOp.Add, Storage, _shape, zero, [], y, shape);
         var source = _shape;
         return Make(y, (int[])shape.Clone(), "Expand", [this], g => [g.SumToShape(source)]);

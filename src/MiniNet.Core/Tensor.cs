@@ -167,13 +167,17 @@ public sealed partial class Tensor
     /// <param name="retainGraph">Keep the graph so that Backward can run through it again.</param>
     public void Backward(Tensor? gradient = null, bool retainGraph = false) => Autograd.Backward(this, gradient, retainGraph);
 
+    // A buffer shaped and placed like `other` with arbitrary contents: for outputs (gradients
+    // included) that a kernel overwrites entirely; the seam's kernels write their outputs.
+    internal static Tensor EmptyLike(Tensor other) => new(other.Device.Backend.AllocateUninitialized(other.Numel), other._shape);
+
     /// <summary>A tensor sharing this one's storage, cut from the graph.</summary>
     public Tensor Detach() => new(Storage, _shape);
 
     /// <summary>A copy with its own storage; gradients flow through it.</summary>
     public Tensor Clone()
     {
-        var y = Device.Backend.Allocate(Numel);
+        var y = Device.Backend.AllocateUninitialized(Numel);
         Device.Backend.Copy(Storage, y);
         return Make(y, _shape, "Clone", [this], g => [g]);
     }

@@ -169,6 +169,9 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
     }
 
     /// <inheritdoc/>
+    public override Storage AllocateUninitialized(int length) => RentFloatLocked(length);
+
+    /// <inheritdoc/>
     public override Storage AllocateInt(int length)
     {
         IlgpuIntStorage s = null!;

@@ -4,11 +4,25 @@ using MiniNet.Kernels;
 
 namespace MiniNet.Backends;
 
-/// <summary>Float storage on the CPU: a managed array.</summary>
-public sealed class CpuStorage(float[] data) : Storage
+/// <summary>Float storage on the CPU: a managed array, rented from <see cref="CpuArrayPool"/> when large.</summary>
+public sealed class CpuStorage : Storage
 {
-    /// <summary>The elements.</summary>
-    public float[] Data { get; } = data;
+    // Returns a rented array to the pool once this storage is unreachable (null: not pooled).
+    readonly CpuArrayPool.Lease? _lease;
+
+    /// <summary>Wraps <paramref name="data"/>; a wrapped array is never pooled.</summary>
+    public CpuStorage(float[] data) => Data = data;
+
+    internal CpuStorage(float[] data, CpuArrayPool.Lease lease)
+    {
+        Data = data;
+        _lease = lease;
+    }
+
+    /// <summary>The elements; a pooled array is valid only while this storage is reachable.</summary>
+    public float[] Data { get; }
+    /// <summary>Whether <see cref="Data"/> was rented from the pool (it returns there after this storage dies).</summary>
+    public bool IsPooled => _lease is not null;
     /// <inheritdoc/>
     public override int Length => Data.Length;
     /// <inheritdoc/>
@@ -39,7 +53,9 @@ public sealed class CpuBackend : Backend
     static int[] I(Storage s) => ((CpuIntStorage)s).Data;
 
     /// <inheritdoc/>
-    public override Storage Allocate(int length) => new CpuStorage(new float[length]);
+    public override Storage Allocate(int length) => CpuArrayPool.Shared.Rent(length, zero: true);
+    /// <inheritdoc/>
+    public override Storage AllocateUninitialized(int length) => CpuArrayPool.Shared.Rent(length, zero: false);
     /// <inheritdoc/>
     public override Storage AllocateInt(int length) => new CpuIntStorage(new int[length]);
     /// <inheritdoc/>

@@ -3,7 +3,9 @@
 // Broadcasting follows NumPy: shapes align at the right, a dim of 1 (or a missing dim) repeats.
 // Before looping, adjacent dims that are contiguous for every operand are merged ("coalesced"),
 // so the innermost loop is as long as possible and usually runs through TensorPrimitives.
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace MiniNet.Kernels;
 
@@ -74,6 +76,7 @@ public static class Elementwise
             case BinaryOp.Div when aScalar: TensorPrimitives.Divide(a[0], b, y); return;
             case BinaryOp.Div when bScalar: TensorPrimitives.Divide(a, b[0], y); return;
             case BinaryOp.Div: TensorPrimitives.Divide(a, b, y); return;
+            case BinaryOp.ReluBackward when !aScalar && !bScalar: ReluBackward(a, b, y); return;
         }
         for (int i = 0; i < y.Length; i++)
         {
@@ -100,9 +103,7 @@ public static class Elementwise
             case UnaryOp.Log: TensorPrimitives.Log(x, y); break;
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); break;
             case UnaryOp.Abs: TensorPrimitives.Abs(x, y); break;
-            case UnaryOp.Relu:
-                for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f || float.IsNaN(x[i]) ? x[i] : 0f;
-                break;
+            case UnaryOp.Relu: Relu(x, y); break;
             case UnaryOp.Sign:
                 for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? 1f : x[i] < 0f ? -1f : x[i];
                 break;
@@ -113,6 +114,42 @@ public static class Elementwise
             case UnaryOp.PowScalar: TensorPrimitives.Pow(x, scalar, y); break;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown unary op");
         }
+    }
+
+    /// <summary>y = max(x, 0), NaN kept (as PyTorch); y may alias x.</summary>
+    // IEEE maximum: NaN if x is NaN, and max(−0, +0) = +0, as the naive kernel's "x > 0 ? x : 0".
+    public static void Relu(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y);
+
+    /// <summary>The scalar reference for <see cref="Relu"/>.</summary>
+    public static void ReluNaive(ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f || float.IsNaN(x[i]) ? x[i] : 0f;
+    }
+
+    /// <summary>dx = dy where x &gt; 0, else 0 (NaN x passes nothing); dx may alias dy.</summary>
+    public static void ReluBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dx)
+    {
+        if (dy.Length != x.Length || dx.Length != x.Length)
+            throw new ArgumentException($"ReluBackward: lengths {dy.Length}, {x.Length} and {dx.Length} differ.");
+        ref float rdy = ref MemoryMarshal.GetReference(dy);
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float rdx = ref MemoryMarshal.GetReference(dx);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var positive = Vector.GreaterThan(Vector.LoadUnsafe(ref rx, (nuint)i), Vector<float>.Zero);
+                Vector.ConditionalSelect(positive, Vector.LoadUnsafe(ref rdy, (nuint)i), Vector<float>.Zero).StoreUnsafe(ref rdx, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++) dx[i] = x[i] > 0f ? dy[i] : 0f;
+    }
+
+    /// <summary>The scalar reference for <see cref="ReluBackward"/>.</summary>
+    public static void ReluBackwardNaive(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dx)
+    {
+        for (int i = 0; i < x.Length; i++) dx[i] = x[i] > 0f ? dy[i] : 0f;
     }
 
     /// <summary>y (shape yShape, same rank as xShape, 1 in reduced dims) = sum of x over the reduced dims.</summary>

@@ -1,0 +1,133 @@
+// A caching pool for large CPU float buffers, as PyTorch's caching allocators: a step of training
+// allocates the same large sizes again and again, and each fresh `new float[n]` of 85 KB or more
+// lands on the large-object heap, where only a full (gen 2) collection can free it. So large
+// buffers are rented here instead, in exact-length buckets.
+//
+// How an array comes back: the CpuStorage that owns a rented array also holds a small finalizable
+// Lease (CpuStorage itself has no finalizer). When the storage becomes unreachable, so does its
+// lease; the lease's finalizer returns the array to its bucket. An array is therefore reused only
+// once the storage owning it can no longer be read. (Trap: a caller who copies CpuStorage.Data out
+// and keeps it past the storage's lifetime must keep the storage alive too.)
+//
+// When collections run: renting from the pool allocates nothing large, so the GC may not run for a
+// long time while dead storages hold their arrays. When a rent misses and the pool has handed out
+// more than CollectBudgetBytes of fresh arrays since the last collection it induced, the pool runs
+// a young-generation collection (gen 1: cheap, the leases die young) and waits for the finalizers,
+// then tries the bucket again. Arrays returned while more than MaxCachedBytes are idle are dropped
+// to the GC, so the memory the pool caches stays bounded.
+namespace MiniNet.Backends;
+
+/// <summary>Exact-length buckets of large float arrays, returned by the finalizer of their storage's lease.</summary>
+public sealed class CpuArrayPool
+{
+    /// <summary>Arrays shorter than this (85,000 bytes, the large-object threshold) are plain <c>new float[n]</c>.</summary>
+    public const int MinPooledLength = 85_000 / sizeof(float);
+
+    /// <summary>The pool behind <see cref="CpuBackend"/>.</summary>
+    public static CpuArrayPool Shared { get; } = new(DefaultMaxCachedBytes(), 256L << 20);
+
+    readonly Lock _gate = new();
+    readonly Dictionary<int, Stack<float[]>> _buckets = [];
+    long _cachedBytes;
+    long _freshBytesSinceCollect;
+
+    /// <summary>A pool caching at most <paramref name="maxCachedBytes"/> of idle arrays, inducing a collection after <paramref name="collectBudgetBytes"/> of fresh arrays.</summary>
+    public CpuArrayPool(long maxCachedBytes, long collectBudgetBytes)
+    {
+        MaxCachedBytes = maxCachedBytes;
+        CollectBudgetBytes = collectBudgetBytes;
+    }
+
+    /// <summary>The most bytes of idle arrays kept; beyond it, returned arrays go to the GC.</summary>
+    public long MaxCachedBytes { get; }
+    /// <summary>Bytes of fresh arrays a rent may allocate before a miss induces a collection.</summary>
+    public long CollectBudgetBytes { get; }
+
+    /// <summary>Bytes of idle arrays now cached.</summary>
+    public long CachedBytes
+    {
+        get { lock (_gate) return _cachedBytes; }
+    }
+
+    /// <summary>Number of collections a missing rent has induced (for tests and diagnostics).</summary>
+    public int InducedCollections { get; private set; }
+
+    // An eighth of the memory the GC may use, at most 1 GiB.
+    static long DefaultMaxCachedBytes() => Math.Min(1L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
+
+    /// <summary>
+    /// A storage of <paramref name="length"/> floats; zero-filled when <paramref name="zero"/>, else with
+    /// arbitrary contents (for outputs a kernel overwrites entirely).
+    /// </summary>
+    public CpuStorage Rent(int length, bool zero)
+    {
+        if (length < MinPooledLength)
+            return new CpuStorage(zero ? new float[length] : GC.AllocateUninitializedArray<float>(length));
+        var array = TryTake(length);
+        if (array is null && NeedsCollection())
+        {
+            GC.Collect(1, GCCollectionMode.Forced, blocking: true);
+            GC.WaitForPendingFinalizers();
+            array = TryTake(length);
+        }
+        if (array is null)
+        {
+            array = zero ? new float[length] : GC.AllocateUninitializedArray<float>(length);
+            lock (_gate) _freshBytesSinceCollect += (long)length * sizeof(float);
+        }
+        else if (zero)
+        {
+            Array.Clear(array);
+        }
+        return new CpuStorage(array, new Lease(this, array));
+    }
+
+    float[]? TryTake(int length)
+    {
+        lock (_gate)
+        {
+            if (!_buckets.TryGetValue(length, out var bucket) || bucket.Count == 0) return null;
+            _cachedBytes -= (long)length * sizeof(float);
+            return bucket.Pop();
+        }
+    }
+
+    bool NeedsCollection()
+    {
+        lock (_gate)
+        {
+            if (_freshBytesSinceCollect < CollectBudgetBytes) return false;
+            _freshBytesSinceCollect = 0;
+            InducedCollections++;
+            return true;
+        }
+    }
+
+    void Return(float[] array)
+    {
+        long bytes = (long)array.Length * sizeof(float);
+        lock (_gate)
+        {
+            if (_cachedBytes + bytes > MaxCachedBytes) return;
+            if (!_buckets.TryGetValue(array.Length, out var bucket)) _buckets[array.Length] = bucket = new Stack<float[]>();
+            bucket.Push(array);
+            _cachedBytes += bytes;
+        }
+    }
+
+    /// <summary>Drops every cached array (they go to the GC).</summary>
+    public void Trim()
+    {
+        lock (_gate)
+        {
+            _buckets.Clear();
+            _cachedBytes = 0;
+        }
+    }
+
+    /// <summary>Held only by the storage that owns a rented array; its finalizer returns the array.</summary>
+    internal sealed class Lease(CpuArrayPool pool, float[] array)
+    {
+        ~Lease() => pool.Return(array);
+    }
+}
