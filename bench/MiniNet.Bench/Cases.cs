@@ -75,6 +75,47 @@ public static class Cases
         }, Bytes: 2 * bytes, Target: withTargets ? 1.0 : null);
     }
 
+    // ---- BatchNorm kernels alone (preallocated arrays, no layer, no autograd) against PyTorch's whole layer ----
+
+    public static IEnumerable<Case> BatchNormKernels(int n, int c, int h, int w)
+    {
+        string name = $"{n}×{c}×{h}×{w}";
+        int s = h * w, count = n * c * s;
+        double bytes = count * 4.0;
+        float[] x = Randn(1, count).ToArray(), dy = Randn(2, count).ToArray(), y = new float[count], dx = new float[count];
+        float[] weight = Enumerable.Repeat(1f, c).ToArray(), bias = new float[c], mean = new float[c], invStd = new float[c], variance = new float[c];
+        float[] runningMean = new float[c], runningVar = Enumerable.Repeat(1f, c).ToArray(), dWeight = new float[c], dBias = new float[c];
+        var tbn = nn.BatchNorm2d(c);
+        var tx = torch.randn(n, c, h, w, requires_grad: true);
+        var tdy = torch.randn(n, c, h, w);
+        yield return new Case("bnkernel", $"train fwd {name}",
+            () => MiniNet.Kernels.BatchNormKernels.ForwardTraining(x, n, c, s, weight, bias, 1e-5f, y, mean, invStd, variance), () =>
+        {
+            using var _ = torch.no_grad();
+            using var ty = tbn.forward(tx);
+        }, Bytes: 2 * bytes);
+        yield return new Case("bnkernel", $"fwd+bwd {name}", () =>
+        {
+            MiniNet.Kernels.BatchNormKernels.ForwardTraining(x, n, c, s, weight, bias, 1e-5f, y, mean, invStd, variance);
+            MiniNet.Kernels.BatchNormKernels.BackwardTraining(dy, x, n, c, s, mean, invStd, weight, dx, dWeight, dBias);
+        }, () =>
+        {
+            using var ty = tbn.forward(tx);
+            ty.backward([tdy]);
+            tx.grad?.Dispose();
+            tx.grad = null;
+            tbn.zero_grad();
+        }, Bytes: 5 * bytes, Target: 0.5);
+        var tbnEval = nn.BatchNorm2d(c);
+        tbnEval.eval();
+        yield return new Case("bnkernel", $"eval fwd {name}",
+            () => MiniNet.Kernels.BatchNormKernels.ForwardInference(x, n, c, s, runningMean, runningVar, weight, bias, 1e-5f, y), () =>
+        {
+            using var _ = torch.no_grad();
+            using var ty = tbnEval.forward(tx);
+        }, Bytes: 2 * bytes, Target: 1.0);
+    }
+
     // ---- sgemm C[m,n] = A[m,k]·B[k,n] (and the layers' transposed products) ----
 
     public static Case Gemm(int m, int n, int k, bool transA = false, bool transB = false, double? target = null, string? label = null)

@@ -2,6 +2,7 @@
 // machine's two cores. Commands:
 //   pairs [filter]   the target table: alternating pairs in one process, median ratios (default)
 //   scaling          BatchNorm at 0.1 to 100 MB and GEMM from 64 to 2048
+//   kernels          the kernel-only BatchNorm cases, MiniNet alone: min and median of 200 calls
 //   profile [cnn|mlp] each layer of a seed model timed alone (forward, forward + backward)
 //   bdn [args]       the same cases under BenchmarkDotNet (its own statistics; PyTorch the baseline)
 // Output is markdown, ready for docs/benchmarks.md.
@@ -21,6 +22,9 @@ switch (command)
         break;
     case "profile":
         Profile.Run(filter ?? "cnn");
+        break;
+    case "kernels":
+        KernelTimes(filter ?? "batchnorm");
         break;
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Cases).Assembly).Run(args[1..]);
@@ -49,6 +53,8 @@ static IEnumerable<Case> Targets()
 {
     yield return Cases.Copy(16 << 20);
     foreach (var c in Cases.BatchNorm(64, 32, 28, 28, withTargets: true)) yield return c;
+    foreach (var c in Cases.BatchNormKernels(64, 32, 28, 28)) yield return c;
+    foreach (var c in Cases.BatchNormKernels(128, 256, 1, 1)) yield return c;
     yield return Cases.Gemm(1024, 1024, 1024, target: 1 / 0.8);
     // the layers' products: Linear forward x·Wᵀ, backward dy·W and dyᵀ·x, for the seed MLP and CNN
     yield return Cases.Gemm(128, 256, 784, transB: true, label: "MLP fwd 128×256×784 ·ᵀ");
@@ -59,6 +65,27 @@ static IEnumerable<Case> Targets()
     yield return Cases.Gemm(128, 196, 576, label: "CNN conv2 fwd 128×196×576 (per image)");
     yield return Cases.MlpStep(128);
     yield return Cases.CnnStep(64);
+}
+
+// MiniNet's side of the kernel-only cases alone: the minimum and median of 200 calls, robust to a busy machine.
+static void KernelTimes(string filter)
+{
+    Console.WriteLine("| case | min ms | median ms | min GB/s |");
+    Console.WriteLine("|---|---:|---:|---:|");
+    foreach (var c in Cases.BatchNormKernels(64, 32, 28, 28).Concat(Cases.BatchNormKernels(128, 256, 1, 1)))
+    {
+        if (!$"{c.Group} {c.Name}".Contains(filter, StringComparison.OrdinalIgnoreCase) && filter != "batchnorm") continue;
+        for (int i = 0; i < 20; i++) c.MiniNet();
+        var times = new double[200];
+        for (int i = 0; i < times.Length; i++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            c.MiniNet();
+            times[i] = clock.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        Console.WriteLine($"| {c.Name} | {times[0]:G4} | {times[100]:G4} | {c.Bytes / times[0] / 1e6:F1} |");
+    }
 }
 
 static IEnumerable<Case> Scaling()
