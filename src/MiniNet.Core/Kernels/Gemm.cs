@@ -330,16 +330,8 @@ public static unsafe class Gemm
             }
             else
             {
-                // op(A)[i, p] = A[i, p]: read each row contiguously, scatter with stride mr.
-                for (int i = 0; i < rows; i++)
-                {
-                    float* src = a + ((long)(ic + ir + i) * lda) + pc;
-                    float* d = dst + i;
-                    for (int p = 0; p < kc; p++)
-                    {
-                        d[p * mr] = src[p];
-                    }
-                }
+                // op(A)[i, p] = A[i, p]: a transpose of the rows into the panel.
+                Transpose(a + ((long)(ic + ir) * lda) + pc, lda, rows, kc, dst, mr);
 
                 for (int i = rows; i < mr; i++)
                 {
@@ -363,16 +355,8 @@ public static unsafe class Gemm
             float* dst = packB + ((long)jr * kc);
             if (transB)
             {
-                // op(B)[p, j] = B[j, p]: read each row of B contiguously, scatter with stride nr.
-                for (int j = 0; j < cols; j++)
-                {
-                    float* src = b + ((long)(jc + jr + j) * ldb) + pc;
-                    float* d = dst + j;
-                    for (int p = 0; p < kc; p++)
-                    {
-                        d[p * nr] = src[p];
-                    }
-                }
+                // op(B)[p, j] = B[j, p]: a transpose of the rows of B into the panel.
+                Transpose(b + ((long)(jc + jr) * ldb) + pc, ldb, cols, kc, dst, nr);
 
                 if (cols < nr)
                 {
@@ -394,6 +378,112 @@ public static unsafe class Gemm
                 }
             }
         }
+    }
+
+    // dst[p, i] = src[i, p] for i < rows, p < cols: src has row stride lds, dst row stride ldd.
+    // Blocks of 8 × 8 (then 4 × 4) go through registers; the leftovers are copied one by one.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose(float* src, int lds, int rows, int cols, float* dst, int ldd)
+    {
+        int i = 0;
+        int cols8 = Avx.IsSupported ? cols & ~7 : 0;
+        int cols4 = Sse.IsSupported ? cols & ~3 : 0;
+        if (cols8 > 0)
+        {
+            for (; i + 8 <= rows; i += 8)
+            {
+                float* s = src + ((long)i * lds);
+                for (int p = 0; p < cols8; p += 8)
+                {
+                    Transpose8x8(s + p, lds, dst + ((long)p * ldd) + i, ldd);
+                }
+
+                TransposeScalar(s, lds, 8, cols8, cols, dst + i, ldd);
+            }
+        }
+
+        if (cols4 > 0)
+        {
+            for (; i + 4 <= rows; i += 4)
+            {
+                float* s = src + ((long)i * lds);
+                for (int p = 0; p < cols4; p += 4)
+                {
+                    Transpose4x4(s + p, lds, dst + ((long)p * ldd) + i, ldd);
+                }
+
+                TransposeScalar(s, lds, 4, cols4, cols, dst + i, ldd);
+            }
+        }
+
+        TransposeScalar(src + ((long)i * lds), lds, rows - i, 0, cols, dst + i, ldd);
+    }
+
+    // dst[p, i] = src[i, p] for i < rows and p0 <= p < p1.
+    private static void TransposeScalar(float* src, int lds, int rows, int p0, int p1, float* dst, int ldd)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            float* s = src + ((long)i * lds);
+            for (int p = p0; p < p1; p++)
+            {
+                dst[((long)p * ldd) + i] = s[p];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, int lds, float* dst, int ldd)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src);
+        Vector256<float> r1 = Avx.LoadVector256(src + lds);
+        Vector256<float> r2 = Avx.LoadVector256(src + (2 * lds));
+        Vector256<float> r3 = Avx.LoadVector256(src + (3 * lds));
+        Vector256<float> r4 = Avx.LoadVector256(src + (4 * lds));
+        Vector256<float> r5 = Avx.LoadVector256(src + (5 * lds));
+        Vector256<float> r6 = Avx.LoadVector256(src + (6 * lds));
+        Vector256<float> r7 = Avx.LoadVector256(src + (7 * lds));
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1);
+        Vector256<float> t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3);
+        Vector256<float> t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5);
+        Vector256<float> t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7);
+        Vector256<float> t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44);
+        Vector256<float> s1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44);
+        Vector256<float> s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44);
+        Vector256<float> s5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44);
+        Vector256<float> s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + ldd, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + (2 * ldd), Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + (3 * ldd), Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + (4 * ldd), Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + (5 * ldd), Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + (6 * ldd), Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + (7 * ldd), Avx.Permute2x128(s3, s7, 0x31));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x4(float* src, int lds, float* dst, int ldd)
+    {
+        Vector128<float> r0 = Sse.LoadVector128(src);
+        Vector128<float> r1 = Sse.LoadVector128(src + lds);
+        Vector128<float> r2 = Sse.LoadVector128(src + (2 * lds));
+        Vector128<float> r3 = Sse.LoadVector128(src + (3 * lds));
+        Vector128<float> t0 = Sse.UnpackLow(r0, r1);
+        Vector128<float> t1 = Sse.UnpackHigh(r0, r1);
+        Vector128<float> t2 = Sse.UnpackLow(r2, r3);
+        Vector128<float> t3 = Sse.UnpackHigh(r2, r3);
+        Sse.Store(dst, Sse.MoveLowToHigh(t0, t2));
+        Sse.Store(dst + ldd, Sse.MoveHighToLow(t2, t0));
+        Sse.Store(dst + (2 * ldd), Sse.MoveLowToHigh(t1, t3));
+        Sse.Store(dst + (3 * ldd), Sse.MoveHighToLow(t3, t1));
     }
 
     // A thread-static pinned buffer of at least `length` floats, returned 64-byte aligned.
