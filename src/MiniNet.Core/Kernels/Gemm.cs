@@ -266,7 +266,7 @@ public static unsafe class Gemm
                             }
                             else
                             {
-                                TKernel.Run(kc, aPanel, bPanel, tile, nr, 0f);
+                                TKernel.RunEdge(kc, aPanel, bPanel, tile, mrEdge, nrEdge);
                                 StoreEdge(tile, nr, cTile, ldc, mrEdge, nrEdge, blockBeta);
                             }
                         }
@@ -519,6 +519,54 @@ public static unsafe class Gemm
         static abstract int Nr { get; }
 
         static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float beta);
+
+        // An edge tile: at least the first rows × cols of the Mr × Nr product into tile [Mr, Nr]
+        // (leading dimension Nr, beta 0); the panels keep their full Mr and Nr strides.
+        static abstract void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols);
+    }
+
+    // Compile-time tile shapes for Kernel512's edge tiles: the JIT specialises Tile512 per shape
+    // and drops the rows and columns a shape does not compute.
+    private interface ITileShape
+    {
+        static abstract int Rows { get; }
+
+        static abstract bool Wide { get; }
+    }
+
+    private readonly struct Rows4x16 : ITileShape
+    {
+        public static int Rows => 4;
+
+        public static bool Wide => false;
+    }
+
+    private readonly struct Rows4x32 : ITileShape
+    {
+        public static int Rows => 4;
+
+        public static bool Wide => true;
+    }
+
+    private readonly struct Rows8x16 : ITileShape
+    {
+        public static int Rows => 8;
+
+        public static bool Wide => false;
+    }
+
+    private readonly struct Rows8x32 : ITileShape
+    {
+        public static int Rows => 8;
+
+        public static bool Wide => true;
+    }
+
+    private readonly struct Rows12x16 : ITileShape
+    {
+        public static int Rows => 12;
+
+        public static bool Wide => false;
     }
 
     // 12 rows × 32 columns: 24 zmm accumulators, 2 B loads and 12 broadcasts per k step.
@@ -527,6 +575,105 @@ public static unsafe class Gemm
         public static int Mr => 12;
 
         public static int Nr => 32;
+
+        // Edge tiles compute only the rows (4, 8 or 12) and column halves (16 or 32) they need.
+        public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols)
+        {
+            switch (rows <= 4 ? 0 : rows <= 8 ? 1 : 2, cols <= 16)
+            {
+                case (0, true): Tile512<Rows4x16>(kc, a, b, tile); break;
+                case (0, false): Tile512<Rows4x32>(kc, a, b, tile); break;
+                case (1, true): Tile512<Rows8x16>(kc, a, b, tile); break;
+                case (1, false): Tile512<Rows8x32>(kc, a, b, tile); break;
+                case (2, true): Tile512<Rows12x16>(kc, a, b, tile); break;
+                default: Run(kc, a, b, tile, Nr, 0f); break;
+            }
+        }
+
+        // The first TShape.Rows rows and 16 or 32 columns of the 12 × 32 product into tile [12, 32].
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Tile512<TShape>(int kc, float* a, float* b, float* tile)
+            where TShape : struct, ITileShape
+        {
+            Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+            Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+            Vector512<float> c80 = default, c81 = default, c90 = default, c91 = default;
+            Vector512<float> ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+            for (int p = 0; p < kc; p++)
+            {
+                Vector512<float> b0 = Vector512.Load(b);
+                Vector512<float> b1 = TShape.Wide ? Vector512.Load(b + 16) : default;
+                Vector512<float> ai = Vector512.Create(a[0]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00);
+                if (TShape.Wide) c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a[1]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10);
+                if (TShape.Wide) c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a[2]);
+                c20 = Vector512.FusedMultiplyAdd(ai, b0, c20);
+                if (TShape.Wide) c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector512.Create(a[3]);
+                c30 = Vector512.FusedMultiplyAdd(ai, b0, c30);
+                if (TShape.Wide) c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+                if (TShape.Rows > 4)
+                {
+                    ai = Vector512.Create(a[4]);
+                    c40 = Vector512.FusedMultiplyAdd(ai, b0, c40);
+                    if (TShape.Wide) c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                    ai = Vector512.Create(a[5]);
+                    c50 = Vector512.FusedMultiplyAdd(ai, b0, c50);
+                    if (TShape.Wide) c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+                    ai = Vector512.Create(a[6]);
+                    c60 = Vector512.FusedMultiplyAdd(ai, b0, c60);
+                    if (TShape.Wide) c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+                    ai = Vector512.Create(a[7]);
+                    c70 = Vector512.FusedMultiplyAdd(ai, b0, c70);
+                    if (TShape.Wide) c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+                }
+
+                if (TShape.Rows > 8)
+                {
+                    ai = Vector512.Create(a[8]);
+                    c80 = Vector512.FusedMultiplyAdd(ai, b0, c80);
+                    if (TShape.Wide) c81 = Vector512.FusedMultiplyAdd(ai, b1, c81);
+                    ai = Vector512.Create(a[9]);
+                    c90 = Vector512.FusedMultiplyAdd(ai, b0, c90);
+                    if (TShape.Wide) c91 = Vector512.FusedMultiplyAdd(ai, b1, c91);
+                    ai = Vector512.Create(a[10]);
+                    ca0 = Vector512.FusedMultiplyAdd(ai, b0, ca0);
+                    if (TShape.Wide) ca1 = Vector512.FusedMultiplyAdd(ai, b1, ca1);
+                    ai = Vector512.Create(a[11]);
+                    cb0 = Vector512.FusedMultiplyAdd(ai, b0, cb0);
+                    if (TShape.Wide) cb1 = Vector512.FusedMultiplyAdd(ai, b1, cb1);
+                }
+
+                a += 12;
+                b += 32;
+            }
+
+            // Rows and columns a shape skips are stored as zeros: StoreEdge never reads them.
+            Store(tile, c00, c01, 0f);
+            Store(tile + 32, c10, c11, 0f);
+            Store(tile + 64, c20, c21, 0f);
+            Store(tile + 96, c30, c31, 0f);
+            if (TShape.Rows > 4)
+            {
+                Store(tile + 128, c40, c41, 0f);
+                Store(tile + 160, c50, c51, 0f);
+                Store(tile + 192, c60, c61, 0f);
+                Store(tile + 224, c70, c71, 0f);
+            }
+
+            if (TShape.Rows > 8)
+            {
+                Store(tile + 256, c80, c81, 0f);
+                Store(tile + 288, c90, c91, 0f);
+                Store(tile + 320, ca0, ca1, 0f);
+                Store(tile + 352, cb0, cb1, 0f);
+            }
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
@@ -624,6 +771,8 @@ public static unsafe class Gemm
 
         public static int Nr => 16;
 
+        public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols) => Run(kc, a, b, tile, Nr, 0f);
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
         {
@@ -692,6 +841,8 @@ public static unsafe class Gemm
         public static int Mr => 4;
 
         public static int Nr => 4;
+
+        public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols) => Run(kc, a, b, tile, Nr, 0f);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
