@@ -136,11 +136,10 @@ public static unsafe class Gemm
             float* aa = pa;
             float* bb = pb;
             float* cc = pc;
-            if (n >= m)
+            var (splitColumns, step) = Split(m, n, workers);
+            if (splitColumns)
             {
-                // Column ranges: each worker owns C[:, j0:j1) and the matching columns of op(B);
-                // ranges are multiples of the widest tile (32) so only the last one has edge tiles.
-                int step = RoundUp(CeilDiv(n, workers), 32);
+                // Column ranges: each worker owns C[:, j0:j1) and the matching columns of op(B).
                 Parallel.For(0, CeilDiv(n, step), t =>
                 {
                     int j0 = t * step;
@@ -151,9 +150,7 @@ public static unsafe class Gemm
             }
             else
             {
-                // Row ranges: each worker owns C[i0:i1, :] and the matching rows of op(A);
-                // ranges are multiples of the tallest tile (12).
-                int step = RoundUp(CeilDiv(m, workers), 12);
+                // Row ranges: each worker owns C[i0:i1, :] and the matching rows of op(A).
                 Parallel.For(0, CeilDiv(m, step), t =>
                 {
                     int i0 = t * step;
@@ -195,9 +192,33 @@ public static unsafe class Gemm
             return 1;
         }
 
-        // Each worker should get at least a couple of full register tiles along the split dimension.
-        int splittable = n >= m ? n / 64 : m / 24;
+        // Each worker should get at least a couple of full register tiles along one dimension.
+        int splittable = Math.Max(n / 64, m / 24);
         return Math.Max(1, Math.Min(Environment.ProcessorCount, splittable));
+    }
+
+    // Splits C into column ranges (true) or row ranges (false) of `step` columns or rows each: the
+    // choice that gives the busiest worker the least work. Work counts padded tile area (edge tiles
+    // come in steps of 4 rows and 16 columns) plus the pack of the operand every worker repeats
+    // (all of op(A) for column ranges, all of op(B) for row ranges), weighted as four outputs per
+    // packed float. Ranges are multiples of the full tile where that costs nothing more.
+    private static (bool Columns, int Step) Split(int m, int n, int workers)
+    {
+        int columnStep = RoundUp(CeilDiv(n, workers), 32);
+        if (RoundUp(CeilDiv(n, workers), 16) < columnStep)
+        {
+            columnStep -= 16;
+        }
+
+        int rowStep = RoundUp(CeilDiv(m, workers), 12);
+        if (RoundUp(CeilDiv(m, workers), 4) < rowStep)
+        {
+            rowStep = RoundUp(CeilDiv(m, workers), 4);
+        }
+
+        long columnCost = ((long)RoundUp(m, 4) * RoundUp(Math.Min(columnStep, n), 16)) + (4L * m);
+        long rowCost = ((long)RoundUp(Math.Min(rowStep, m), 4) * RoundUp(n, 16)) + (4L * n);
+        return columnCost <= rowCost ? (true, columnStep) : (false, rowStep);
     }
 
     private static int CeilDiv(int x, int y) => (x + y - 1) / y;
