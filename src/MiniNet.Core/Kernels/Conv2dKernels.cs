@@ -23,6 +23,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace MiniNet.Kernels;
 
@@ -377,43 +378,86 @@ public static unsafe class Conv2dKernels
         CheckLength(cols.Length, (long)cIn * kernelSize * kernelSize * outH * outW, "Im2Col", "cols", "cIn·k·k·outH·outW");
         int k = kernelSize;
         int spatial = outH * outW;
-        for (int c = 0; c < cIn; c++)
+        fixed (float* px = x, pcols = cols)
         {
-            ReadOnlySpan<float> plane = x.Slice(c * h * w, h * w); // [h, w]
-            for (int ky = 0; ky < k; ky++)
+            for (int c = 0; c < cIn; c++)
             {
-                for (int kx = 0; kx < k; kx++)
+                float* plane = px + ((long)c * h * w); // [h, w]
+                for (int ky = 0; ky < k; ky++)
                 {
-                    Span<float> row = cols.Slice((((c * k) + ky) * k + kx) * spatial, spatial); // [outH, outW]
-                    var (oxBegin, oxEnd) = ValidRange(kx, stride, padding, w, outW);
-                    for (int oy = 0; oy < outH; oy++)
+                    for (int kx = 0; kx < k; kx++)
                     {
-                        Span<float> dst = row.Slice(oy * outW, outW);
-                        int iy = (oy * stride) - padding + ky;
-                        if (iy < 0 || iy >= h || oxBegin >= oxEnd)
-                        {
-                            dst.Clear();
-                            continue;
-                        }
-
-                        dst[..oxBegin].Clear();
-                        dst[oxEnd..].Clear();
+                        float* row = pcols + ((long)(((c * k) + ky) * k + kx) * spatial); // [outH, outW]
+                        var (oxBegin, oxEnd) = ValidRange(kx, stride, padding, w, outW);
                         int ix0 = (oxBegin * stride) - padding + kx;
-                        ReadOnlySpan<float> src = plane.Slice(iy * w, w);
-                        if (stride == 1)
+                        for (int oy = 0; oy < outH; oy++)
                         {
-                            src.Slice(ix0, oxEnd - oxBegin).CopyTo(dst[oxBegin..oxEnd]);
-                        }
-                        else
-                        {
-                            for (int ox = oxBegin, ix = ix0; ox < oxEnd; ox++, ix += stride)
+                            float* dst = row + (oy * outW);
+                            int iy = (oy * stride) - padding + ky;
+                            if (iy < 0 || iy >= h || oxBegin >= oxEnd)
                             {
-                                dst[ox] = src[ix];
+                                new Span<float>(dst, outW).Clear();
+                                continue;
+                            }
+
+                            for (int ox = 0; ox < oxBegin; ox++)
+                            {
+                                dst[ox] = 0f;
+                            }
+
+                            for (int ox = oxEnd; ox < outW; ox++)
+                            {
+                                dst[ox] = 0f;
+                            }
+
+                            float* src = plane + (iy * w) + ix0;
+                            if (stride == 1)
+                            {
+                                CopyRow(src, dst + oxBegin, oxEnd - oxBegin);
+                            }
+                            else
+                            {
+                                for (int ox = oxBegin; ox < oxEnd; ox++, src += stride)
+                                {
+                                    dst[ox] = *src;
+                                }
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    // dst[0:length) = src[0:length) for the short rows of im2col: whole vectors, then single floats.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(float* src, float* dst, int length)
+    {
+        int j = 0;
+        for (; j + 8 <= length; j += 8)
+        {
+            Vector256.Store(Vector256.Load(src + j), dst + j);
+        }
+
+        for (; j < length; j++)
+        {
+            dst[j] = src[j];
+        }
+    }
+
+    // dst[0:length) += src[0:length), the same way.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(float* src, float* dst, int length)
+    {
+        int j = 0;
+        for (; j + 8 <= length; j += 8)
+        {
+            Vector256.Store(Vector256.Load(dst + j) + Vector256.Load(src + j), dst + j);
+        }
+
+        for (; j < length; j++)
+        {
+            dst[j] += src[j];
         }
     }
 
@@ -439,41 +483,43 @@ public static unsafe class Conv2dKernels
         int k = kernelSize;
         int spatial = outH * outW;
         x.Clear();
-        for (int c = 0; c < cIn; c++)
+        fixed (float* pcols = cols, px = x)
         {
-            Span<float> plane = x.Slice(c * h * w, h * w); // [h, w]
-            for (int ky = 0; ky < k; ky++)
+            for (int c = 0; c < cIn; c++)
             {
-                for (int kx = 0; kx < k; kx++)
+                float* plane = px + ((long)c * h * w); // [h, w]
+                for (int ky = 0; ky < k; ky++)
                 {
-                    ReadOnlySpan<float> row = cols.Slice((((c * k) + ky) * k + kx) * spatial, spatial); // [outH, outW]
-                    var (oxBegin, oxEnd) = ValidRange(kx, stride, padding, w, outW);
-                    if (oxBegin >= oxEnd)
+                    for (int kx = 0; kx < k; kx++)
                     {
-                        continue;
-                    }
-
-                    for (int oy = 0; oy < outH; oy++)
-                    {
-                        int iy = (oy * stride) - padding + ky;
-                        if (iy < 0 || iy >= h)
+                        float* row = pcols + ((long)(((c * k) + ky) * k + kx) * spatial); // [outH, outW]
+                        var (oxBegin, oxEnd) = ValidRange(kx, stride, padding, w, outW);
+                        if (oxBegin >= oxEnd)
                         {
                             continue;
                         }
 
-                        ReadOnlySpan<float> src = row.Slice(oy * outW, outW);
-                        Span<float> dst = plane.Slice(iy * w, w);
                         int ix0 = (oxBegin * stride) - padding + kx;
-                        if (stride == 1)
+                        for (int oy = 0; oy < outH; oy++)
                         {
-                            Span<float> target = dst.Slice(ix0, oxEnd - oxBegin);
-                            TensorPrimitives.Add(target, src[oxBegin..oxEnd], target);
-                        }
-                        else
-                        {
-                            for (int ox = oxBegin, ix = ix0; ox < oxEnd; ox++, ix += stride)
+                            int iy = (oy * stride) - padding + ky;
+                            if (iy < 0 || iy >= h)
                             {
-                                dst[ix] += src[ox];
+                                continue;
+                            }
+
+                            float* src = row + (oy * outW) + oxBegin;
+                            float* dst = plane + (iy * w) + ix0;
+                            if (stride == 1)
+                            {
+                                AddRow(src, dst, oxEnd - oxBegin);
+                            }
+                            else
+                            {
+                                for (int ox = oxBegin; ox < oxEnd; ox++, dst += stride)
+                                {
+                                    *dst += *src++;
+                                }
                             }
                         }
                     }

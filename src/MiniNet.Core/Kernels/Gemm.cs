@@ -136,11 +136,10 @@ public static unsafe class Gemm
             float* aa = pa;
             float* bb = pb;
             float* cc = pc;
-            if (n >= m)
+            var (splitColumns, step) = Split(m, n, workers);
+            if (splitColumns)
             {
-                // Column ranges: each worker owns C[:, j0:j1) and the matching columns of op(B);
-                // ranges are multiples of the widest tile (32) so only the last one has edge tiles.
-                int step = RoundUp(CeilDiv(n, workers), 32);
+                // Column ranges: each worker owns C[:, j0:j1) and the matching columns of op(B).
                 Parallel.For(0, CeilDiv(n, step), t =>
                 {
                     int j0 = t * step;
@@ -151,9 +150,7 @@ public static unsafe class Gemm
             }
             else
             {
-                // Row ranges: each worker owns C[i0:i1, :] and the matching rows of op(A);
-                // ranges are multiples of the tallest tile (12).
-                int step = RoundUp(CeilDiv(m, workers), 12);
+                // Row ranges: each worker owns C[i0:i1, :] and the matching rows of op(A).
                 Parallel.For(0, CeilDiv(m, step), t =>
                 {
                     int i0 = t * step;
@@ -195,9 +192,33 @@ public static unsafe class Gemm
             return 1;
         }
 
-        // Each worker should get at least a couple of full register tiles along the split dimension.
-        int splittable = n >= m ? n / 64 : m / 24;
+        // Each worker should get at least a couple of full register tiles along one dimension.
+        int splittable = Math.Max(n / 64, m / 24);
         return Math.Max(1, Math.Min(Environment.ProcessorCount, splittable));
+    }
+
+    // Splits C into column ranges (true) or row ranges (false) of `step` columns or rows each: the
+    // choice that gives the busiest worker the least work. Work counts padded tile area (edge tiles
+    // come in steps of 4 rows and 16 columns) plus the pack of the operand every worker repeats
+    // (all of op(A) for column ranges, all of op(B) for row ranges), weighted as four outputs per
+    // packed float. Ranges are multiples of the full tile where that costs nothing more.
+    private static (bool Columns, int Step) Split(int m, int n, int workers)
+    {
+        int columnStep = RoundUp(CeilDiv(n, workers), 32);
+        if (RoundUp(CeilDiv(n, workers), 16) < columnStep)
+        {
+            columnStep -= 16;
+        }
+
+        int rowStep = RoundUp(CeilDiv(m, workers), 12);
+        if (RoundUp(CeilDiv(m, workers), 4) < rowStep)
+        {
+            rowStep = RoundUp(CeilDiv(m, workers), 4);
+        }
+
+        long columnCost = ((long)RoundUp(m, 4) * RoundUp(Math.Min(columnStep, n), 16)) + (4L * m);
+        long rowCost = ((long)RoundUp(Math.Min(rowStep, m), 4) * RoundUp(n, 16)) + (4L * n);
+        return columnCost <= rowCost ? (true, columnStep) : (false, rowStep);
     }
 
     private static int CeilDiv(int x, int y) => (x + y - 1) / y;
@@ -266,7 +287,7 @@ public static unsafe class Gemm
                             }
                             else
                             {
-                                TKernel.Run(kc, aPanel, bPanel, tile, nr, 0f);
+                                TKernel.RunEdge(kc, aPanel, bPanel, tile, mrEdge, nrEdge);
                                 StoreEdge(tile, nr, cTile, ldc, mrEdge, nrEdge, blockBeta);
                             }
                         }
@@ -330,16 +351,8 @@ public static unsafe class Gemm
             }
             else
             {
-                // op(A)[i, p] = A[i, p]: read each row contiguously, scatter with stride mr.
-                for (int i = 0; i < rows; i++)
-                {
-                    float* src = a + ((long)(ic + ir + i) * lda) + pc;
-                    float* d = dst + i;
-                    for (int p = 0; p < kc; p++)
-                    {
-                        d[p * mr] = src[p];
-                    }
-                }
+                // op(A)[i, p] = A[i, p]: a transpose of the rows into the panel.
+                Transpose(a + ((long)(ic + ir) * lda) + pc, lda, rows, kc, dst, mr);
 
                 for (int i = rows; i < mr; i++)
                 {
@@ -363,16 +376,8 @@ public static unsafe class Gemm
             float* dst = packB + ((long)jr * kc);
             if (transB)
             {
-                // op(B)[p, j] = B[j, p]: read each row of B contiguously, scatter with stride nr.
-                for (int j = 0; j < cols; j++)
-                {
-                    float* src = b + ((long)(jc + jr + j) * ldb) + pc;
-                    float* d = dst + j;
-                    for (int p = 0; p < kc; p++)
-                    {
-                        d[p * nr] = src[p];
-                    }
-                }
+                // op(B)[p, j] = B[j, p]: a transpose of the rows of B into the panel.
+                Transpose(b + ((long)(jc + jr) * ldb) + pc, ldb, cols, kc, dst, nr);
 
                 if (cols < nr)
                 {
@@ -394,6 +399,112 @@ public static unsafe class Gemm
                 }
             }
         }
+    }
+
+    // dst[p, i] = src[i, p] for i < rows, p < cols: src has row stride lds, dst row stride ldd.
+    // Blocks of 8 × 8 (then 4 × 4) go through registers; the leftovers are copied one by one.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose(float* src, int lds, int rows, int cols, float* dst, int ldd)
+    {
+        int i = 0;
+        int cols8 = Avx.IsSupported ? cols & ~7 : 0;
+        int cols4 = Sse.IsSupported ? cols & ~3 : 0;
+        if (cols8 > 0)
+        {
+            for (; i + 8 <= rows; i += 8)
+            {
+                float* s = src + ((long)i * lds);
+                for (int p = 0; p < cols8; p += 8)
+                {
+                    Transpose8x8(s + p, lds, dst + ((long)p * ldd) + i, ldd);
+                }
+
+                TransposeScalar(s, lds, 8, cols8, cols, dst + i, ldd);
+            }
+        }
+
+        if (cols4 > 0)
+        {
+            for (; i + 4 <= rows; i += 4)
+            {
+                float* s = src + ((long)i * lds);
+                for (int p = 0; p < cols4; p += 4)
+                {
+                    Transpose4x4(s + p, lds, dst + ((long)p * ldd) + i, ldd);
+                }
+
+                TransposeScalar(s, lds, 4, cols4, cols, dst + i, ldd);
+            }
+        }
+
+        TransposeScalar(src + ((long)i * lds), lds, rows - i, 0, cols, dst + i, ldd);
+    }
+
+    // dst[p, i] = src[i, p] for i < rows and p0 <= p < p1.
+    private static void TransposeScalar(float* src, int lds, int rows, int p0, int p1, float* dst, int ldd)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            float* s = src + ((long)i * lds);
+            for (int p = p0; p < p1; p++)
+            {
+                dst[((long)p * ldd) + i] = s[p];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, int lds, float* dst, int ldd)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src);
+        Vector256<float> r1 = Avx.LoadVector256(src + lds);
+        Vector256<float> r2 = Avx.LoadVector256(src + (2 * lds));
+        Vector256<float> r3 = Avx.LoadVector256(src + (3 * lds));
+        Vector256<float> r4 = Avx.LoadVector256(src + (4 * lds));
+        Vector256<float> r5 = Avx.LoadVector256(src + (5 * lds));
+        Vector256<float> r6 = Avx.LoadVector256(src + (6 * lds));
+        Vector256<float> r7 = Avx.LoadVector256(src + (7 * lds));
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1);
+        Vector256<float> t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3);
+        Vector256<float> t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5);
+        Vector256<float> t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7);
+        Vector256<float> t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44);
+        Vector256<float> s1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44);
+        Vector256<float> s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44);
+        Vector256<float> s5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44);
+        Vector256<float> s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + ldd, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + (2 * ldd), Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + (3 * ldd), Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + (4 * ldd), Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + (5 * ldd), Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + (6 * ldd), Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + (7 * ldd), Avx.Permute2x128(s3, s7, 0x31));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x4(float* src, int lds, float* dst, int ldd)
+    {
+        Vector128<float> r0 = Sse.LoadVector128(src);
+        Vector128<float> r1 = Sse.LoadVector128(src + lds);
+        Vector128<float> r2 = Sse.LoadVector128(src + (2 * lds));
+        Vector128<float> r3 = Sse.LoadVector128(src + (3 * lds));
+        Vector128<float> t0 = Sse.UnpackLow(r0, r1);
+        Vector128<float> t1 = Sse.UnpackHigh(r0, r1);
+        Vector128<float> t2 = Sse.UnpackLow(r2, r3);
+        Vector128<float> t3 = Sse.UnpackHigh(r2, r3);
+        Sse.Store(dst, Sse.MoveLowToHigh(t0, t2));
+        Sse.Store(dst + ldd, Sse.MoveHighToLow(t2, t0));
+        Sse.Store(dst + (2 * ldd), Sse.MoveLowToHigh(t1, t3));
+        Sse.Store(dst + (3 * ldd), Sse.MoveHighToLow(t3, t1));
     }
 
     // A thread-static pinned buffer of at least `length` floats, returned 64-byte aligned.
@@ -429,6 +540,54 @@ public static unsafe class Gemm
         static abstract int Nr { get; }
 
         static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float beta);
+
+        // An edge tile: at least the first rows × cols of the Mr × Nr product into tile [Mr, Nr]
+        // (leading dimension Nr, beta 0); the panels keep their full Mr and Nr strides.
+        static abstract void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols);
+    }
+
+    // Compile-time tile shapes for Kernel512's edge tiles: the JIT specialises Tile512 per shape
+    // and drops the rows and columns a shape does not compute.
+    private interface ITileShape
+    {
+        static abstract int Rows { get; }
+
+        static abstract bool Wide { get; }
+    }
+
+    private readonly struct Rows4x16 : ITileShape
+    {
+        public static int Rows => 4;
+
+        public static bool Wide => false;
+    }
+
+    private readonly struct Rows4x32 : ITileShape
+    {
+        public static int Rows => 4;
+
+        public static bool Wide => true;
+    }
+
+    private readonly struct Rows8x16 : ITileShape
+    {
+        public static int Rows => 8;
+
+        public static bool Wide => false;
+    }
+
+    private readonly struct Rows8x32 : ITileShape
+    {
+        public static int Rows => 8;
+
+        public static bool Wide => true;
+    }
+
+    private readonly struct Rows12x16 : ITileShape
+    {
+        public static int Rows => 12;
+
+        public static bool Wide => false;
     }
 
     // 12 rows × 32 columns: 24 zmm accumulators, 2 B loads and 12 broadcasts per k step.
@@ -437,6 +596,105 @@ public static unsafe class Gemm
         public static int Mr => 12;
 
         public static int Nr => 32;
+
+        // Edge tiles compute only the rows (4, 8 or 12) and column halves (16 or 32) they need.
+        public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols)
+        {
+            switch (rows <= 4 ? 0 : rows <= 8 ? 1 : 2, cols <= 16)
+            {
+                case (0, true): Tile512<Rows4x16>(kc, a, b, tile); break;
+                case (0, false): Tile512<Rows4x32>(kc, a, b, tile); break;
+                case (1, true): Tile512<Rows8x16>(kc, a, b, tile); break;
+                case (1, false): Tile512<Rows8x32>(kc, a, b, tile); break;
+                case (2, true): Tile512<Rows12x16>(kc, a, b, tile); break;
+                default: Run(kc, a, b, tile, Nr, 0f); break;
+            }
+        }
+
+        // The first TShape.Rows rows and 16 or 32 columns of the 12 × 32 product into tile [12, 32].
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Tile512<TShape>(int kc, float* a, float* b, float* tile)
+            where TShape : struct, ITileShape
+        {
+            Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+            Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+            Vector512<float> c80 = default, c81 = default, c90 = default, c91 = default;
+            Vector512<float> ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+            for (int p = 0; p < kc; p++)
+            {
+                Vector512<float> b0 = Vector512.Load(b);
+                Vector512<float> b1 = TShape.Wide ? Vector512.Load(b + 16) : default;
+                Vector512<float> ai = Vector512.Create(a[0]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00);
+                if (TShape.Wide) c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a[1]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10);
+                if (TShape.Wide) c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a[2]);
+                c20 = Vector512.FusedMultiplyAdd(ai, b0, c20);
+                if (TShape.Wide) c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector512.Create(a[3]);
+                c30 = Vector512.FusedMultiplyAdd(ai, b0, c30);
+                if (TShape.Wide) c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+                if (TShape.Rows > 4)
+                {
+                    ai = Vector512.Create(a[4]);
+                    c40 = Vector512.FusedMultiplyAdd(ai, b0, c40);
+                    if (TShape.Wide) c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                    ai = Vector512.Create(a[5]);
+                    c50 = Vector512.FusedMultiplyAdd(ai, b0, c50);
+                    if (TShape.Wide) c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+                    ai = Vector512.Create(a[6]);
+                    c60 = Vector512.FusedMultiplyAdd(ai, b0, c60);
+                    if (TShape.Wide) c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+                    ai = Vector512.Create(a[7]);
+                    c70 = Vector512.FusedMultiplyAdd(ai, b0, c70);
+                    if (TShape.Wide) c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+                }
+
+                if (TShape.Rows > 8)
+                {
+                    ai = Vector512.Create(a[8]);
+                    c80 = Vector512.FusedMultiplyAdd(ai, b0, c80);
+                    if (TShape.Wide) c81 = Vector512.FusedMultiplyAdd(ai, b1, c81);
+                    ai = Vector512.Create(a[9]);
+                    c90 = Vector512.FusedMultiplyAdd(ai, b0, c90);
+                    if (TShape.Wide) c91 = Vector512.FusedMultiplyAdd(ai, b1, c91);
+                    ai = Vector512.Create(a[10]);
+                    ca0 = Vector512.FusedMultiplyAdd(ai, b0, ca0);
+                    if (TShape.Wide) ca1 = Vector512.FusedMultiplyAdd(ai, b1, ca1);
+                    ai = Vector512.Create(a[11]);
+                    cb0 = Vector512.FusedMultiplyAdd(ai, b0, cb0);
+                    if (TShape.Wide) cb1 = Vector512.FusedMultiplyAdd(ai, b1, cb1);
+                }
+
+                a += 12;
+                b += 32;
+            }
+
+            // Rows and columns a shape skips are stored as zeros: StoreEdge never reads them.
+            Store(tile, c00, c01, 0f);
+            Store(tile + 32, c10, c11, 0f);
+            Store(tile + 64, c20, c21, 0f);
+            Store(tile + 96, c30, c31, 0f);
+            if (TShape.Rows > 4)
+            {
+                Store(tile + 128, c40, c41, 0f);
+                Store(tile + 160, c50, c51, 0f);
+                Store(tile + 192, c60, c61, 0f);
+                Store(tile + 224, c70, c71, 0f);
+            }
+
+            if (TShape.Rows > 8)
+            {
+                Store(tile + 256, c80, c81, 0f);
+                Store(tile + 288, c90, c91, 0f);
+                Store(tile + 320, ca0, ca1, 0f);
+                Store(tile + 352, cb0, cb1, 0f);
+            }
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
@@ -534,6 +792,8 @@ public static unsafe class Gemm
 
         public static int Nr => 16;
 
+        public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols) => Run(kc, a, b, tile, Nr, 0f);
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
         {
@@ -602,6 +862,8 @@ public static unsafe class Gemm
         public static int Mr => 4;
 
         public static int Nr => 4;
+
+        public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols) => Run(kc, a, b, tile, Nr, 0f);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)

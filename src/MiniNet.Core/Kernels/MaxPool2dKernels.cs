@@ -191,6 +191,12 @@ public static unsafe class MaxPool2dKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlane(ReadOnlySpan<float> x, int h, int w, int k, int stride, int outH, int outW, Span<float> y, Span<int> indices)
     {
+        if (k == 2 && stride == 2)
+        {
+            ForwardPlane2x2(x, w, outH, outW, y, indices);
+            return;
+        }
+
         for (int oy = 0; oy < outH; oy++)
         {
             int iy0 = oy * stride;
@@ -216,6 +222,54 @@ public static unsafe class MaxPool2dKernels
 
                 y[(oy * outW) + ox] = max;
                 indices[(oy * outW) + ox] = argmax;
+            }
+        }
+    }
+
+    // The common 2 × 2, stride 2 window unrolled over raw pointers (the sizes were checked by the
+    // caller); the same visiting order and NaN rule as the general loop.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardPlane2x2(ReadOnlySpan<float> x, int w, int outH, int outW, Span<float> y, Span<int> indices)
+    {
+        fixed (float* px = x, py = y)
+        fixed (int* pi = indices)
+        {
+            for (int oy = 0; oy < outH; oy++)
+            {
+                int top = 2 * oy * w;
+                float* row0 = px + top;
+                float* row1 = row0 + w;
+                float* yRow = py + (oy * outW);
+                int* iRow = pi + (oy * outW);
+                for (int ox = 0; ox < outW; ox++)
+                {
+                    int ix = 2 * ox;
+                    float max = row0[ix];
+                    int argmax = top + ix; // the general loop takes the first tap whatever it is (NaN and -inf included)
+                    float v = row0[ix + 1];
+                    if (v > max || float.IsNaN(v))
+                    {
+                        max = v;
+                        argmax = top + ix + 1;
+                    }
+
+                    v = row1[ix];
+                    if (v > max || float.IsNaN(v))
+                    {
+                        max = v;
+                        argmax = top + w + ix;
+                    }
+
+                    v = row1[ix + 1];
+                    if (v > max || float.IsNaN(v))
+                    {
+                        max = v;
+                        argmax = top + w + ix + 1;
+                    }
+
+                    yRow[ox] = max;
+                    iRow[ox] = argmax;
+                }
             }
         }
     }

@@ -47,6 +47,35 @@ public class GemmTests
         }
     }
 
+    // Edge tiles of every height class (4, 8, 12 rows left over) and width class (16 or 32 columns
+    // left over), and transposing packs with whole 8 × 8 and 4 × 4 blocks plus leftovers.
+    [Theory]
+    [MemberData(nameof(TransposeCases))]
+    public void Edge_tiles_and_transposing_packs_match_naive(bool transA, bool transB)
+    {
+        var rng = new Random(5);
+        foreach (int m in new[] { 4, 8, 12, 16, 20, 23, 64, 128 })
+        {
+            foreach (int n in new[] { 8, 16, 31, 48, 64, 196 })
+            {
+                foreach (int k in new[] { 8, 12, 40, 300 })
+                {
+                    float[] a = Random(rng, m * k);
+                    float[] b = Random(rng, k * n);
+                    float[] c0 = Random(rng, m * n);
+                    float[] expected = (float[])c0.Clone();
+                    Gemm.MultiplyNaive(transA, transB, m, n, k, a, b, expected, 1f);
+                    foreach (Gemm.KernelKind kind in SupportedKinds())
+                    {
+                        float[] c = (float[])c0.Clone();
+                        Gemm.MultiplyWith(kind, parallel: false, transA, transB, m, n, k, a, b, c, 1f);
+                        AssertClose(expected, c, $"{kind} m={m} n={n} k={k}");
+                    }
+                }
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(TransposeCases))]
     public void Every_kernel_matches_naive_on_odd_sizes(bool transA, bool transB)
