@@ -137,51 +137,40 @@ public static class Cases
 
     // ---- training steps of the seed models ----
 
+    /// <summary>The seed MLP: Flatten, Linear 784→256, ReLU, BatchNorm1d(256), Linear 256→10.</summary>
+    public static Sequential SeedMlp() => new(new Flatten(), new Linear(784, 256), new ReLU(), new BatchNorm1d(256), new Linear(256, 10));
+
+    /// <summary>The seed CNN on 1×28×28: two Conv-ReLU-BN-Pool blocks, Linear 6272→1000, ReLU, Linear 1000→10.</summary>
+    public static Sequential SeedCnn() => new(new Conv2d(1, 64, 3, padding: 1), new ReLU(), new BatchNorm2d(64), new MaxPool2d(2),
+        new Conv2d(64, 128, 3, padding: 1), new ReLU(), new BatchNorm2d(128), new MaxPool2d(2),
+        new Flatten(), new Linear(128 * 7 * 7, 1000), new ReLU(), new Linear(1000, 10));
+
     public static Case MlpStep(int batch)
     {
         Generator.ManualSeed(0);
-        var model = new Sequential(new Flatten(), new Linear(784, 256), new ReLU(), new BatchNorm1d(256), new Linear(256, 10));
-        var opt = new SGD(model.Parameters(), 0.05, momentum: 0.9);
-        var x = Randn(5, batch, 1, 28, 28);
-        var targets = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
-
-        var tmodel = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.BatchNorm1d(256), nn.Linear(256, 10));
-        var topt = optim.SGD(tmodel.parameters(), 0.05, momentum: 0.9);
-        var tx = torch.randn(batch, 1, 28, 28);
-        var ttargets = torch.tensor(targets.Select(v => (long)v).ToArray());
-        return new Case("step", $"seed MLP, batch {batch}", () =>
-        {
-            opt.ZeroGrad();
-            var loss = MnFunctional.CrossEntropy(model.Forward(x), targets);
-            loss.Backward();
-            opt.Step();
-        }, () =>
-        {
-            using var scope = torch.NewDisposeScope();
-            topt.zero_grad();
-            var loss = nn.functional.cross_entropy(tmodel.forward(tx), ttargets);
-            loss.backward();
-            topt.step();
-        }, Target: 1.0);
+        return Step($"seed MLP, batch {batch}", SeedMlp(),
+        nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.BatchNorm1d(256), nn.Linear(256, 10)), 0.05, batch, seed: 5, target: 1.0);
     }
 
     public static Case CnnStep(int batch)
     {
         Generator.ManualSeed(0);
-        var model = new Sequential(new Conv2d(1, 64, 3, padding: 1), new ReLU(), new BatchNorm2d(64), new MaxPool2d(2),
-            new Conv2d(64, 128, 3, padding: 1), new ReLU(), new BatchNorm2d(128), new MaxPool2d(2),
-            new Flatten(), new Linear(128 * 7 * 7, 1000), new ReLU(), new Linear(1000, 10));
-        var opt = new SGD(model.Parameters(), 0.01, momentum: 0.9);
-        var x = Randn(6, batch, 1, 28, 28);
-        var targets = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
-
-        var tmodel = nn.Sequential(nn.Conv2d(1, 64, 3, padding: 1), nn.ReLU(), nn.BatchNorm2d(64), nn.MaxPool2d(2),
+        return Step($"seed CNN, batch {batch}", SeedCnn(),
+        nn.Sequential(nn.Conv2d(1, 64, 3, padding: 1), nn.ReLU(), nn.BatchNorm2d(64), nn.MaxPool2d(2),
             nn.Conv2d(64, 128, 3, padding: 1), nn.ReLU(), nn.BatchNorm2d(128), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(128 * 7 * 7, 1000), nn.ReLU(), nn.Linear(1000, 10));
-        var topt = optim.SGD(tmodel.parameters(), 0.01, momentum: 0.9);
+            nn.Flatten(), nn.Linear(128 * 7 * 7, 1000), nn.ReLU(), nn.Linear(1000, 10)), 0.01, batch, seed: 6, target: 1.25);
+    }
+
+    // One SGD (momentum 0.9) training step with softmax cross-entropy on [batch, 1, 28, 28], in each framework.
+    static Case Step(string name, Sequential model, nn.Module<torch.Tensor, torch.Tensor> tmodel, double lr, int batch, int seed, double target)
+    {
+        var opt = new SGD(model.Parameters(), lr, momentum: 0.9);
+        var x = Randn(seed, batch, 1, 28, 28);
+        var targets = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+        var topt = optim.SGD(tmodel.parameters(), lr, momentum: 0.9);
         var tx = torch.randn(batch, 1, 28, 28);
         var ttargets = torch.tensor(targets.Select(v => (long)v).ToArray());
-        return new Case("step", $"seed CNN, batch {batch}", () =>
+        return new Case("step", name, () =>
         {
             opt.ZeroGrad();
             var loss = MnFunctional.CrossEntropy(model.Forward(x), targets);
@@ -194,7 +183,7 @@ public static class Cases
             var loss = nn.functional.cross_entropy(tmodel.forward(tx), ttargets);
             loss.backward();
             topt.step();
-        }, Target: 1.25);
+        }, Target: target);
     }
 
     // ---- the memory ceiling: a copy on both cores (each half by one thread) vs PyTorch's copy_ ----

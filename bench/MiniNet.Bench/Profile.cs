@@ -11,11 +11,7 @@ public static class Profile
     public static void Run(string model)
     {
         Generator.ManualSeed(0);
-        var (net, shape) = model == "mlp"
-            ? (new Sequential(new Flatten(), new Linear(784, 256), new ReLU(), new BatchNorm1d(256), new Linear(256, 10)), new[] { 128, 1, 28, 28 })
-            : (new Sequential(new Conv2d(1, 64, 3, padding: 1), new ReLU(), new BatchNorm2d(64), new MaxPool2d(2),
-                new Conv2d(64, 128, 3, padding: 1), new ReLU(), new BatchNorm2d(128), new MaxPool2d(2),
-                new Flatten(), new Linear(128 * 7 * 7, 1000), new ReLU(), new Linear(1000, 10)), new[] { 64, 1, 28, 28 });
+        var (net, shape) = model == "mlp" ? (Cases.SeedMlp(), new[] { 128, 1, 28, 28 }) : (Cases.SeedCnn(), new[] { 64, 1, 28, 28 });
         var x = Tensor.Randn(new Generator(1), shape);
         double totalF = 0, totalFb = 0;
         var inv = CultureInfo.InvariantCulture;
