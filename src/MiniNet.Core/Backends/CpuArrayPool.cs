@@ -10,11 +10,16 @@
 // and keeps it past the storage's lifetime must keep the storage alive too.)
 //
 // When collections run: renting from the pool allocates nothing large, so the GC may not run for a
-// long time while dead storages hold their arrays. When a rent misses and the pool has handed out
-// more than CollectBudgetBytes of fresh arrays since the last collection it induced, the pool runs
-// a young-generation collection (gen 1: cheap, the leases die young) and waits for the finalizers,
-// then tries the bucket again. Arrays returned while more than MaxCachedBytes are idle are dropped
-// to the GC, so the memory the pool caches stays bounded.
+// long time while dead storages hold their arrays; a loop would then cycle through ever more cold
+// arrays (or fresh ones, which cost page faults: a fresh 6 MB array took ~2 ms to fill here, a warm
+// one ~0.3 ms). So every rent counts towards a budget (CollectBudgetBytes, 16 MB by default); a rent
+// that misses once the budget is spent runs a gen-1 collection (leases die young; ~0.05 ms) and waits
+// for the finalizers, then a full one if that found nothing, then tries the bucket again. A loop
+// therefore reuses the few arrays rented since the last collection, warm in cache, as PyTorch's
+// allocator reuses the block a tensor just freed. When a collection finds nothing (a forward pass
+// holding its activations), the budget doubles, up to 64×; when one finds its array, it halves back.
+// Arrays returned while more than MaxCachedBytes are idle are dropped to the GC, so the memory the
+// pool caches stays bounded.
 namespace MiniNet.Backends;
 
 /// <summary>Exact-length buckets of large float arrays, returned by the finalizer of their storage's lease.</summary>
@@ -24,23 +29,26 @@ public sealed class CpuArrayPool
     public const int MinPooledLength = 85_000 / sizeof(float);
 
     /// <summary>The pool behind <see cref="CpuBackend"/>.</summary>
-    public static CpuArrayPool Shared { get; } = new(DefaultMaxCachedBytes(), 256L << 20);
+    public static CpuArrayPool Shared { get; } = new(DefaultMaxCachedBytes(), 16L << 20);
 
     readonly Lock _gate = new();
     readonly Dictionary<int, Stack<float[]>> _buckets = [];
     long _cachedBytes;
-    long _freshBytesSinceCollect;
+    long _rentedBytesSinceCollect;
+    long _budget;
+    const int MaxBudgetFactor = 64;
 
     /// <summary>A pool caching at most <paramref name="maxCachedBytes"/> of idle arrays, inducing a collection after <paramref name="collectBudgetBytes"/> of fresh arrays.</summary>
     public CpuArrayPool(long maxCachedBytes, long collectBudgetBytes)
     {
         MaxCachedBytes = maxCachedBytes;
         CollectBudgetBytes = collectBudgetBytes;
+        _budget = collectBudgetBytes;
     }
 
     /// <summary>The most bytes of idle arrays kept; beyond it, returned arrays go to the GC.</summary>
     public long MaxCachedBytes { get; }
-    /// <summary>Bytes of fresh arrays a rent may allocate before a miss induces a collection.</summary>
+    /// <summary>Bytes rented (from the pool or fresh) after which a miss may induce a collection; the pool waits up to 64 times longer while collections find nothing.</summary>
     public long CollectBudgetBytes { get; }
 
     /// <summary>Bytes of idle arrays now cached.</summary>
@@ -63,18 +71,16 @@ public sealed class CpuArrayPool
     {
         if (length < MinPooledLength)
             return new CpuStorage(zero ? new float[length] : GC.AllocateUninitializedArray<float>(length));
+        bool budgetSpent = CountRent(length);
         var array = TryTake(length);
-        if (array is null && NeedsCollection())
+        if (array is null && budgetSpent && ClaimCollection())
         {
-            GC.Collect(1, GCCollectionMode.Forced, blocking: true);
-            GC.WaitForPendingFinalizers();
-            array = TryTake(length);
+            // Young storages die young: a gen-1 collection finds most. Storages that lived through
+            // an earlier collection (a forward pass's activations) need a full one.
+            array = CollectAndTake(1, length) ?? CollectAndTake(GC.MaxGeneration, length);
+            AdaptBudget(found: array is not null);
         }
-        if (array is null)
-        {
-            array = zero ? new float[length] : GC.AllocateUninitializedArray<float>(length);
-            lock (_gate) _freshBytesSinceCollect += (long)length * sizeof(float);
-        }
+        if (array is null) array = zero ? new float[length] : GC.AllocateUninitializedArray<float>(length);
         else if (zero)
         {
             Array.Clear(array);
@@ -92,15 +98,37 @@ public sealed class CpuArrayPool
         }
     }
 
-    bool NeedsCollection()
+    // Every rent counts towards the budget, hits too: so the arrays in use between collections (and
+    // the memory a loop cycles through) stay near the budget instead of growing to the cache's cap.
+    bool CountRent(int length)
+    {
+        lock (_gate) return (_rentedBytesSinceCollect += (long)length * sizeof(float)) >= _budget;
+    }
+
+    bool ClaimCollection()
     {
         lock (_gate)
         {
-            if (_freshBytesSinceCollect < CollectBudgetBytes) return false;
-            _freshBytesSinceCollect = 0;
-            InducedCollections++;
+            if (_rentedBytesSinceCollect < _budget) return false; // another thread just collected
+            _rentedBytesSinceCollect = 0;
             return true;
         }
+    }
+
+    // A collection that found nothing means the arrays rented are mostly alive (a forward pass holding
+    // its activations): wait twice as long before the next. One that found its array shrinks the wait
+    // back towards CollectBudgetBytes, so a loop reuses a few warm arrays.
+    void AdaptBudget(bool found)
+    {
+        lock (_gate) _budget = found ? Math.Max(CollectBudgetBytes, _budget / 2) : Math.Min(MaxBudgetFactor * CollectBudgetBytes, _budget * 2);
+    }
+
+    float[]? CollectAndTake(int generation, int length)
+    {
+        GC.Collect(generation, GCCollectionMode.Forced, blocking: true);
+        GC.WaitForPendingFinalizers();
+        lock (_gate) InducedCollections++;
+        return TryTake(length);
     }
 
     void Return(float[] array)

@@ -120,6 +120,30 @@ public class CpuArrayPoolTests
         Assert.True(GC.GetTotalMemory(forceFullCollection: true) < 512L << 20);
     }
 
+    [Fact]
+    public void ALoopReusesAFewArraysNotAGrowingSet()
+    {
+        // Budget: 3 arrays. Each call's storage dies before the next; the pool must keep cycling
+        // through about budget/length arrays (the cached set used to grow to the cache's cap).
+        long bytes = (long)Large * sizeof(float);
+        var pool = new CpuArrayPool(1L << 30, 3 * bytes);
+        var seen = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < 100; i++) seen.Add(RentAndDrop(() => pool.Rent(Large, zero: false)));
+        Assert.InRange(seen.Count, 1, 6);
+        Assert.True(pool.CachedBytes <= 6 * bytes);
+    }
+
+    [Fact]
+    public void CollectionsThatFindNothingBackOff()
+    {
+        // Every array stays alive: collections are futile, and the budget grows instead of collecting at each rent.
+        var pool = new CpuArrayPool(1L << 30, (long)Large * sizeof(float));
+        var held = new List<CpuStorage>();
+        for (int i = 0; i < 200; i++) held.Add(pool.Rent(Large, zero: false));
+        Assert.InRange(pool.InducedCollections, 1, 40);
+        GC.KeepAlive(held);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(15)]
