@@ -64,7 +64,7 @@ public static class Autograd
         using var _ = NoGrad();
         if (root.GradFn is null)
         {
-            AccumulateLeaf(root, gradient);
+            AccumulateLeaf(root, gradient, owned: false);
             return;
         }
         var order = TopologicalOrder(root);
@@ -76,6 +76,7 @@ public static class Autograd
             if (!grads.Remove(t, out var g)) continue;
             var backward = node.Backward ?? throw new InvalidOperationException(
                 $"Backward: trying to backward through the graph a second time (through '{node.Op}'); its saved values were freed after the first Backward. Call Backward(retainGraph: true) the first time to keep them.");
+            long before = Storage.LastSerial;
             var inputGrads = backward(g);
             if (!retainGraph) node.Backward = null;
             for (int j = 0; j < node.Inputs.Length; j++)
@@ -85,16 +86,32 @@ public static class Autograd
                 if (ig is null || !input.RequiresGrad) continue;
                 if (!Tensor.SameShape(ig.ShapeRef, input.ShapeRef))
                     throw new InvalidOperationException($"Backward of '{node.Op}': gradient for input {j} has shape {Tensor.Format(ig.ShapeRef)}, expected {Tensor.Format(input.ShapeRef)} (a bug in the op).");
-                if (input.GradFn is null) AccumulateLeaf(input, ig);
+                if (input.GradFn is null) AccumulateLeaf(input, ig, owned: OwnedByEngine(ig, inputGrads, before));
                 else grads[input] = grads.TryGetValue(input, out var prev) ? prev + ig : ig;
             }
         }
     }
 
-    static void AccumulateLeaf(Tensor leaf, Tensor g)
+    // A leaf's first gradient is kept as it is when nothing else can see its storage (as PyTorch steals
+    // a gradient it holds the only reference to), else copied: the user's own gradient, a view of the
+    // upstream gradient, or one tensor handed to two inputs must not become a leaf's .Grad.
+    static void AccumulateLeaf(Tensor leaf, Tensor g, bool owned)
     {
-        if (leaf.Grad is null) leaf.Grad = g.Clone();
+        if (leaf.Grad is null) leaf.Grad = owned ? g : g.Clone();
         else leaf.Device.Backend.AddScaledInPlace(leaf.Grad.Storage, g.Storage, 1f);
+    }
+
+    // Whether ig's storage was made by the backward call that returned it (serial after `before`) and
+    // is returned for one input only: then only the engine holds it.
+    static bool OwnedByEngine(Tensor ig, Tensor?[] inputGrads, long before)
+    {
+        if (ig.Storage.Serial <= before || ig.GradFn is not null) return false;
+        int uses = 0;
+        foreach (var other in inputGrads)
+        {
+            if (other is not null && ReferenceEquals(other.Storage, ig.Storage)) uses++;
+        }
+        return uses == 1;
     }
 
     // Non-leaf tensors reachable from root through inputs that require grad, each after all its inputs.

@@ -5,6 +5,14 @@ namespace MiniNet;
 /// <summary>A flat buffer of <see cref="Length"/> elements living on <see cref="Device"/>.</summary>
 public abstract class Storage
 {
+    static long s_lastSerial;
+
+    /// <summary>Creation order: each storage made later has a larger serial (for autograd's ownership check).</summary>
+    internal long Serial { get; } = Interlocked.Increment(ref s_lastSerial);
+
+    /// <summary>The serial of the storage made most recently.</summary>
+    internal static long LastSerial => Volatile.Read(ref s_lastSerial);
+
     /// <summary>Number of elements.</summary>
     public abstract int Length { get; }
 

@@ -6,7 +6,8 @@
 // variance the UNBIASED one, batchVar·m/(m − 1), as PyTorch does. Outputs are overwritten, never accumulated.
 //
 // Work is split two ways, each channel's statistics and output computed while its data is still in cache:
-// - s >= 16 ("segments"): one channel per task; vector loops over its n segments.
+// - s >= 16 ("segments"): one channel per task; vector loops over its n segments (eval forward: the
+//   n·c segments in memory order, one contiguous range per core).
 // - s < 16 ("rows"): a task owns a block of whole channels, i.e. a column block of every row; per-column
 //   float64 accumulators are folded per channel, outputs are written with per-column coefficients.
 // Tasks run under Parallel.For once n·c·s exceeds ParallelThreshold.
@@ -287,6 +288,11 @@ public static unsafe class BatchNormKernels
     private static void Run(Job job, bool backward)
     {
         bool rows = job.S < RowLayoutMaxS;
+        if (!rows && !backward && !job.Training)
+        {
+            ForwardInferenceSegments(job);
+            return;
+        }
         int perTask = rows ? Math.Max(1, RowBlockColumns / job.S) : 1;
         int tasks = (job.C + perTask - 1) / perTask;
         if (tasks > 1 && (long)job.N * job.C * job.S > ParallelThreshold)
@@ -325,30 +331,60 @@ public static unsafe class BatchNormKernels
 
     // ---- Segment layout (s >= RowLayoutMaxS): one channel, n segments of s floats, c*s apart.
 
+    // Training forward of one channel (eval forward: ForwardInferenceSegments).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardSegments(in Job job, int ci)
     {
         int s = job.S, stride = job.C * s;
         float* x = job.X + (nint)ci * s, y = job.Y + (nint)ci * s;
-        double mean, invStd;
-        if (job.Training)
-        {
-            SegmentStats(x, job.N, s, stride, out mean, out double variance);
-            invStd = InvStd(variance, job.Eps);
-            job.Mean[ci] = (float)mean;
-            job.InvStd[ci] = (float)invStd;
-            job.Var[ci] = (float)variance;
-        }
-        else
-        {
-            mean = job.Mean[ci];
-            invStd = InvStd(job.Var[ci], job.Eps);
-        }
+        SegmentStats(x, job.N, s, stride, out double mean, out double variance);
+        double invStd = InvStd(variance, job.Eps);
+        job.Mean[ci] = (float)mean;
+        job.InvStd[ci] = (float)invStd;
+        job.Var[ci] = (float)variance;
         double scale = (job.Weight == null ? 1 : job.Weight[ci]) * invStd;
         float center = (float)mean, shift = Shift(mean, center, scale, job.Bias == null ? 0 : job.Bias[ci]);
         for (int i = 0; i < job.N; i++)
         {
             ScaleShift(x + (nint)i * stride, y + (nint)i * stride, s, center, (float)scale, shift);
+        }
+    }
+
+    // Eval forward, segment layout: the per-channel coefficients first (as ForwardSegments computes them),
+    // then the n·c segments in memory order, split into one contiguous range per core. A task per
+    // channel would make each core jump c·s floats between segments; one stream each is what the
+    // prefetchers and PyTorch's kernel do (~0.3 ms for 6.4 MB here, from ~0.34 per channel).
+    [SkipLocalsInit]
+    private static void ForwardInferenceSegments(Job job)
+    {
+        int c = job.C;
+        var coefficients = new float[3 * c];
+        for (int ci = 0; ci < c; ci++)
+        {
+            double mean = job.Mean[ci], scale = (job.Weight == null ? 1 : job.Weight[ci]) * InvStd(job.Var[ci], job.Eps);
+            float center = (float)mean;
+            coefficients[ci] = center;
+            coefficients[c + ci] = (float)scale;
+            coefficients[2 * c + ci] = Shift(mean, center, scale, job.Bias == null ? 0 : job.Bias[ci]);
+        }
+        long segments = (long)job.N * c;
+        int parts = segments * job.S > ParallelThreshold ? (int)Math.Min(Environment.ProcessorCount, segments) : 1;
+        if (parts == 1)
+        {
+            ScaleShiftSegments(job, coefficients, 0, segments);
+            return;
+        }
+        Parallel.For(0, parts, p => ScaleShiftSegments(job, coefficients, segments * p / parts, segments * (p + 1) / parts));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScaleShiftSegments(in Job job, float[] coefficients, long first, long end)
+    {
+        int c = job.C, s = job.S;
+        for (long r = first; r < end; r++)
+        {
+            int ci = (int)(r % c);
+            ScaleShift(job.X + r * s, job.Y + r * s, s, coefficients[ci], coefficients[c + ci], coefficients[2 * c + ci]);
         }
     }
 

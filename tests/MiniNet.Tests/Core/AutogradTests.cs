@@ -34,6 +34,42 @@ public class AutogradTests
         Assert.Equal(new[] { 3f, 3f }, x.Grad!.ToArray());
     }
 
+    // A leaf's first gradient is kept without a copy only when no one else holds its storage.
+    [Fact]
+    public void LeafGradNeverAliasesTheUsersGradientOrASiblingsGradient()
+    {
+        var x = Leaf([1f, 2f, 3f, 4f], 2, 2);
+        var g = Tensor.FromArray([1f, 1f, 1f, 1f], 4);
+        x.Reshape(4).Backward(g);          // Reshape's backward hands back a view of g
+        Assert.NotSame(g.Storage, x.Grad!.Storage);
+        g.FillInPlace(5f);
+        Assert.Equal(new[] { 1f, 1f, 1f, 1f }, x.Grad.ToArray());
+
+        var a = Leaf([1f, 2f], 2);
+        var b = Leaf([3f, 4f], 2);
+        var ones = Tensor.FromArray([1f, 1f], 2);
+        (a + b).Backward(ones);            // Add's backward hands the same gradient to both inputs
+        Assert.NotSame(a.Grad!.Storage, b.Grad!.Storage);
+        Assert.NotSame(ones.Storage, a.Grad.Storage);
+        a.Grad.FillInPlace(9f);
+        Assert.Equal(new[] { 1f, 1f }, b.Grad.ToArray());
+    }
+
+    [Fact]
+    public void AKeptFirstGradientTakesLaterOnesInPlace()
+    {
+        var w = Leaf([1f, 2f, 3f, 4f, 5f, 6f], 2, 3);
+        var x = Tensor.FromArray([1f, 0f, 2f], 1, 3);
+        var y = Functional.Linear(x, w);
+        y.Sum().Backward();                 // w.Grad is the buffer Linear's backward made (kept, not copied)
+        var first = w.Grad!;
+        Functional.Linear(x, w).Sum().Backward();
+        Assert.Same(first, w.Grad);
+        Assert.Equal(new[] { 2f, 0f, 4f, 2f, 0f, 4f }, w.Grad!.ToArray());
+        (w * w).Sum().Backward();           // both of Mul's inputs are w: two fresh gradients, both added
+        Assert.Equal(new[] { 4f, 4f, 10f, 10f, 10f, 16f }, w.Grad.ToArray());
+    }
+
     [Fact]
     public void DiamondGraphSumsBothPaths()
     {

@@ -25,6 +25,7 @@ public class BatchNormKernelTests
         }
         data.Add(2, 64, 17, true);      // smallest segment-layout s
         data.Add(3, 5, 4001, true);     // segments longer than one float flush, parallel
+        data.Add(7, 3, 1601, false);    // eval: 21 segments split between cores mid-channel
         data.Add(70, 600, 1, true);     // row layout, two column blocks, parallel
         data.Add(10, 500, 7, false);    // row layout, blocks of 73 channels, parallel
         data.Add(128, 256, 1, true);    // the seed MLP's BatchNorm1d [128, 256]: row layout at the parallel threshold
