@@ -12,7 +12,7 @@
 // When collections run: renting from the pool allocates nothing large, so the GC may not run for a
 // long time while dead storages hold their arrays; a loop would then cycle through ever more cold
 // arrays (or fresh ones, which cost page faults: a fresh 6 MB array took ~2 ms to fill here, a warm
-// one ~0.3 ms). So every rent counts towards a budget (CollectBudgetBytes, 16 MB by default); a rent
+// one ~0.3 ms). So every rent counts towards a budget (CollectBudgetBytes, 32 MB by default); a rent
 // that misses once the budget is spent runs a gen-1 collection (leases die young; ~0.05 ms) and waits
 // for the finalizers, then a full one if that found nothing, then tries the bucket again. A loop
 // therefore reuses the few arrays rented since the last collection, warm in cache, as PyTorch's
@@ -29,7 +29,7 @@ public sealed class CpuArrayPool
     public const int MinPooledLength = 85_000 / sizeof(float);
 
     /// <summary>The pool behind <see cref="CpuBackend"/>.</summary>
-    public static CpuArrayPool Shared { get; } = new(DefaultMaxCachedBytes(), 16L << 20);
+    public static CpuArrayPool Shared { get; } = new(DefaultMaxCachedBytes(), 32L << 20);
 
     readonly Lock _gate = new();
     readonly Dictionary<int, Stack<float[]>> _buckets = [];
