@@ -145,20 +145,26 @@ public static class Cases
         new Conv2d(64, 128, 3, padding: 1), new ReLU(), new BatchNorm2d(128), new MaxPool2d(2),
         new Flatten(), new Linear(128 * 7 * 7, 1000), new ReLU(), new Linear(1000, 10));
 
+    /// <summary>The seed MLP in TorchSharp.</summary>
+    public static nn.Module<torch.Tensor, torch.Tensor> TorchSeedMlp() =>
+        nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.BatchNorm1d(256), nn.Linear(256, 10));
+
+    /// <summary>The seed CNN in TorchSharp.</summary>
+    public static nn.Module<torch.Tensor, torch.Tensor> TorchSeedCnn() =>
+        nn.Sequential(nn.Conv2d(1, 64, 3, padding: 1), nn.ReLU(), nn.BatchNorm2d(64), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding: 1), nn.ReLU(), nn.BatchNorm2d(128), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(128 * 7 * 7, 1000), nn.ReLU(), nn.Linear(1000, 10));
+
     public static Case MlpStep(int batch)
     {
         Generator.ManualSeed(0);
-        return Step($"seed MLP, batch {batch}", SeedMlp(),
-        nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.BatchNorm1d(256), nn.Linear(256, 10)), 0.05, batch, seed: 5, target: 1.0);
+        return Step($"seed MLP, batch {batch}", SeedMlp(), TorchSeedMlp(), 0.05, batch, seed: 5, target: 1.0);
     }
 
     public static Case CnnStep(int batch)
     {
         Generator.ManualSeed(0);
-        return Step($"seed CNN, batch {batch}", SeedCnn(),
-        nn.Sequential(nn.Conv2d(1, 64, 3, padding: 1), nn.ReLU(), nn.BatchNorm2d(64), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding: 1), nn.ReLU(), nn.BatchNorm2d(128), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(128 * 7 * 7, 1000), nn.ReLU(), nn.Linear(1000, 10)), 0.01, batch, seed: 6, target: 1.25);
+        return Step($"seed CNN, batch {batch}", SeedCnn(), TorchSeedCnn(), 0.01, batch, seed: 6, target: 1.25);
     }
 
     // One SGD (momentum 0.9) training step with softmax cross-entropy on [batch, 1, 28, 28], in each framework.

@@ -4,6 +4,7 @@
 //   scaling          BatchNorm at 0.1 to 100 MB and GEMM from 64 to 2048
 //   kernels          the kernel-only BatchNorm cases, MiniNet alone: min and median of 200 calls
 //   profile [cnn|mlp] each layer of a seed model timed alone (forward, forward + backward)
+//   epoch [mnist-mlp|mnist-cnn] [epochs]  whole epochs of the sample against the same model in TorchSharp (MNIST from the cache)
 //   bdn [args]       the same cases under BenchmarkDotNet (its own statistics; PyTorch the baseline)
 // Output is markdown, ready for docs/benchmarks.md.
 using BenchmarkDotNet.Running;
@@ -23,6 +24,9 @@ switch (command)
     case "profile":
         Profile.Run(filter ?? "cnn");
         break;
+    case "epoch":
+        Epochs.Run(filter ?? "mnist-mlp", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2);
+        break;
     case "kernels":
         KernelTimes(filter ?? "batchnorm");
         break;
@@ -30,7 +34,7 @@ switch (command)
         BenchmarkSwitcher.FromAssembly(typeof(Cases).Assembly).Run(args[1..]);
         break;
     default:
-        Console.Error.WriteLine($"unknown command '{command}': expected pairs, scaling or bdn");
+        Console.Error.WriteLine($"unknown command '{command}': expected pairs, scaling, kernels, profile, epoch or bdn");
         return 2;
 }
 return 0;
