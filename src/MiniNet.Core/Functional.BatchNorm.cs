@@ -73,6 +73,13 @@ public static partial class Functional
             });
         }
 
+        if (!Autograd.IsGradEnabled || !Array.Exists(inputs, t => t.RequiresGrad))
+        {
+            // No graph will be recorded: read the running statistics in place.
+            backend.BatchNormForwardInference(x.Storage, n, c, s, runningMean!.Storage, runningVar!.Storage, weight?.Storage, bias?.Storage, (float)eps, y);
+            return new Tensor(y, x.ShapeRef);
+        }
+
         // Snapshot the running statistics: the backward must see the values this forward used.
         var meanUsed = backend.Allocate(c);
         var varUsed = backend.Allocate(c);
