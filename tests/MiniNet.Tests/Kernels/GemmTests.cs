@@ -113,9 +113,10 @@ public class GemmTests
     [InlineData(200, 301, 150, true, false, 0f)]
     [InlineData(37, 2100, 5, false, true, 0.5f)]
     [InlineData(401, 45, 513, true, true, -0.5f)]
+    [InlineData(50, 70, 1100, true, false, 1f)]
     public void Threaded_and_blocked_paths_match_naive(int m, int n, int k, bool transA, bool transB, float beta)
     {
-        // These cover the column and the row split, several k blocks (Kc = 256) with beta applied
+        // These cover the column and the row split, several k blocks (Kc = 256, or 512 from m = 192) with beta applied
         // only to the first, several m blocks (Mc = 192) and several n blocks (Nc = 2048).
         var rng = new Random(3);
         float[] a = Random(rng, m * k);
