@@ -8,14 +8,42 @@
 // Grad = null. Non-leaf gradients are not kept. Closures run with grad mode off, so they build no
 // graph; after a backward the closures are dropped (the graph is freed) unless retainGraph is set,
 // and a second backward through the same nodes is an error.
+//
+// Buffers (see Storage.cs): a node holds the storages of its inputs and of its output until its
+// closure is dropped, so a tensor the user disposes stays readable for the backward that saved it.
+// The gradients flowing between nodes are the engine's own: each is disposed as soon as the node it
+// was for has consumed it, so its buffer is reused by the next gradient of that size, as PyTorch's
+// engine frees a gradient after its last use. Gradients that become a leaf's .Grad are kept.
 namespace MiniNet;
 
 /// <summary>A node of the autograd graph: the op that made a tensor and how to send gradients back.</summary>
-internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+internal sealed class Node
 {
-    public string Op { get; } = op;
-    public Tensor[] Inputs { get; } = inputs;
-    public Func<Tensor, Tensor?[]>? Backward { get; set; } = backward;
+    Storage[]? _held;
+
+    public Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, Storage output)
+    {
+        Op = op;
+        Inputs = inputs;
+        Backward = backward;
+        _held = new Storage[inputs.Length + 1];
+        for (int i = 0; i < inputs.Length; i++) _held[i] = inputs[i].Storage;
+        _held[^1] = output;
+        foreach (var s in _held) s.Hold();
+    }
+
+    public string Op { get; }
+    public Tensor[] Inputs { get; }
+    public Func<Tensor, Tensor?[]>? Backward { get; private set; }
+
+    // After its backward (without retainGraph): the closure and the storages it saved are let go.
+    public void Free()
+    {
+        Backward = null;
+        var held = Interlocked.Exchange(ref _held, null);
+        if (held is null) return;
+        foreach (var s in held) s.Drop();
+    }
 }
 
 /// <summary>Grad mode and the backward pass.</summary>
@@ -46,6 +74,7 @@ public static class Autograd
 
     internal static void Backward(Tensor root, Tensor? gradient, bool retainGraph)
     {
+        long firstSerial = Storage.LastSerial;  // storages made after this are this backward's own
         if (!root.RequiresGrad)
             throw new InvalidOperationException($"Backward: the tensor of shape {Tensor.Format(root.ShapeRef)} does not require grad and has no grad_fn (set RequiresGrad on a leaf it depends on, outside Autograd.NoGrad()).");
         if (gradient is null)
@@ -69,6 +98,8 @@ public static class Autograd
         }
         var order = TopologicalOrder(root);
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = gradient };
+        var spent = new List<Tensor>();
+        var kept = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { gradient };  // the caller's, and leaves' .Grad
         for (int i = order.Count - 1; i >= 0; i--)
         {
             var t = order[i];
@@ -78,7 +109,8 @@ public static class Autograd
                 $"Backward: trying to backward through the graph a second time (through '{node.Op}'); its saved values were freed after the first Backward. Call Backward(retainGraph: true) the first time to keep them.");
             long before = Storage.LastSerial;
             var inputGrads = backward(g);
-            if (!retainGraph) node.Backward = null;
+            if (!retainGraph) node.Free();
+            spent.Add(g);
             for (int j = 0; j < node.Inputs.Length; j++)
             {
                 var input = node.Inputs[j];
@@ -86,19 +118,53 @@ public static class Autograd
                 if (ig is null || !input.RequiresGrad) continue;
                 if (!Tensor.SameShape(ig.ShapeRef, input.ShapeRef))
                     throw new InvalidOperationException($"Backward of '{node.Op}': gradient for input {j} has shape {Tensor.Format(ig.ShapeRef)}, expected {Tensor.Format(input.ShapeRef)} (a bug in the op).");
-                if (input.GradFn is null) AccumulateLeaf(input, ig, owned: OwnedByEngine(ig, inputGrads, before));
-                else grads[input] = grads.TryGetValue(input, out var prev) ? prev + ig : ig;
+                if (input.GradFn is null)
+                {
+                    if (AccumulateLeaf(input, ig, owned: OwnedByEngine(ig, inputGrads, before))) kept.Add(ig);
+                    else spent.Add(ig);
+                }
+                else if (grads.TryGetValue(input, out var prev))
+                {
+                    grads[input] = prev + ig;
+                    spent.Add(prev);
+                    spent.Add(ig);
+                }
+                else
+                {
+                    grads[input] = ig;
+                }
             }
+            DisposeSpent(spent, grads, kept, firstSerial);
         }
+    }
+
+    // Disposes the gradients this step consumed that only the engine can see: made during this
+    // backward (their storage is newer than its start), not the caller's gradient, not a leaf's .Grad,
+    // and not still waiting in `grads` (a closure may hand one tensor to several inputs). Disposing
+    // drops one hold, so a storage shared with a view still in use stays alive.
+    static void DisposeSpent(List<Tensor> spent, Dictionary<Tensor, Tensor> grads, HashSet<Tensor> kept, long firstSerial)
+    {
+        foreach (var s in spent)
+        {
+            if (s.Storage.Serial <= firstSerial || kept.Contains(s) || grads.ContainsValue(s)) continue;
+            s.Dispose();
+        }
+        spent.Clear();
     }
 
     // A leaf's first gradient is kept as it is when nothing else can see its storage (as PyTorch steals
     // a gradient it holds the only reference to), else copied: the user's own gradient, a view of the
     // upstream gradient, or one tensor handed to two inputs must not become a leaf's .Grad.
-    static void AccumulateLeaf(Tensor leaf, Tensor g, bool owned)
+    // Returns whether g itself became the leaf's .Grad.
+    static bool AccumulateLeaf(Tensor leaf, Tensor g, bool owned)
     {
-        if (leaf.Grad is null) leaf.Grad = owned ? g : g.Clone();
-        else leaf.Device.Backend.AddScaledInPlace(leaf.Grad.Storage, g.Storage, 1f);
+        if (leaf.Grad is null)
+        {
+            leaf.Grad = owned ? g : g.Clone();
+            return owned;
+        }
+        leaf.Device.Backend.AddScaledInPlace(leaf.Grad.Storage, g.Storage, 1f);
+        return false;
     }
 
     // Whether ig's storage was made by the backward call that returned it (serial after `before`) and

@@ -38,7 +38,11 @@ public static partial class Functional
                 dWeight = Tensor.EmptyLike(weight);
                 backend.Gemm(true, false, outF, inF, rows, g.Storage, 0, x.Storage, 0, dWeight.Storage, 0, 0f);
             }
-            if (bias is not null && bias.RequiresGrad) dBias = g.Reshape(rows, outF).SumToShape([outF]);
+            if (bias is not null && bias.RequiresGrad)
+            {
+                var rowsOfG = g.Reshape(rows, outF);
+                dBias = Tensor.DisposeUnless(rowsOfG, rowsOfG.SumToShape([outF]));
+            }
             return bias is null ? [dx, dWeight] : [dx, dWeight, dBias];
         });
     }

@@ -22,20 +22,22 @@ public sealed partial class Tensor
         return result;
     }
 
-    static Tensor BinaryForward(string name, BinaryOp op, Tensor a, Tensor b, out int[] shape)
+    static Tensor BinaryForward(string name, BinaryOp op, Tensor a, Tensor b, out int[] shape) => new(BinaryKernel(name, op, a, b, out shape), shape);
+
+    static Storage BinaryKernel(string name, BinaryOp op, Tensor a, Tensor b, out int[] shape)
     {
         var device = CheckSameDevice(name, a, b);
         shape = BroadcastShapes(name, a._shape, b._shape);
         var y = device.Backend.AllocateUninitialized(CheckShape(name, shape));
         device.Backend.Binary(op, a.Storage, a._shape, b.Storage, b._shape, y, shape);
-        return new Tensor(y, shape);
+        return y;
     }
 
     // Runs a binary kernel and records `backward` (given dy, returns the unreduced gradients).
     static Tensor Binary(string name, BinaryOp op, Tensor a, Tensor b, Func<Tensor, (Tensor? Da, Tensor? Db)> backward)
     {
-        var y = BinaryForward(name, op, a, b, out var shape);
-        return Make(y.Storage, shape, name, [a, b], g =>
+        var y = BinaryKernel(name, op, a, b, out var shape);
+        return Make(y, shape, name, [a, b], g =>
         {
             var (da, db) = backward(g);
             return [a.RequiresGrad ? da?.SumToShape(a._shape) : null, b.RequiresGrad ? db?.SumToShape(b._shape) : null];
@@ -113,7 +115,11 @@ public sealed partial class Tensor
         var y = Device.Backend.AllocateUninitialized(Numel);
         Device.Backend.Unary(op, Storage, scalar, y);
         Tensor? output = null;
-        output = Make(y, _shape, name, [this], g => [backward(g, output!.Detach())]);
+        output = Make(y, _shape, name, [this], g =>
+        {
+            using var saved = output!.Detach();
+            return [backward(g, saved)];
+        });
         return output;
     }
 

@@ -129,7 +129,11 @@ public sealed partial class Tensor
         Device.Backend.SumTo(Storage, _shape, reduced, keep);
         var shape = keepDim ? keep : _shape.Where((_, i) => !reducedDim[i]).ToArray();
         var source = _shape;
-        return Make(reduced, shape, "Sum", [this], g => [g.Reshape(keep).Expand(source)]);
+        return Make(reduced, shape, "Sum", [this], g =>
+        {
+            var kept = g.Reshape(keep);
+            return [DisposeUnless(kept, kept.Expand(source))];
+        });
     }
 
     /// <summary>Mean of all elements (0-d).</summary>

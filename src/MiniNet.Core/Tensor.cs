@@ -8,16 +8,40 @@ using System.Text;
 namespace MiniNet;
 
 /// <summary>An n-dimensional float32 array with reverse-mode autograd, as <c>torch.Tensor</c>.</summary>
-public sealed partial class Tensor
+public sealed partial class Tensor : IDisposable
 {
     readonly int[] _shape;
     bool _requiresGrad;
     Tensor? _grad;
+    int _disposed;
 
     internal Tensor(Storage storage, int[] shape)
     {
         Storage = storage;
         _shape = shape;
+        storage.Hold();
+    }
+
+    /// <summary>
+    /// Lets go of this tensor's storage now, as TorchSharp's <c>Dispose</c> (or Python dropping its last
+    /// reference): when no other tensor over the same storage (a view, a Detach) and no graph node that
+    /// saved it for backward still holds it, its buffer returns to the pool at once, warm, instead of
+    /// after a garbage collection. Optional: tensors never disposed are reclaimed by the GC. The tensor
+    /// may not be used afterwards. Its <see cref="Grad"/> is not disposed.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Storage.Drop();
+    }
+
+    /// <summary>Whether <see cref="Dispose"/> was called.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    void ThrowIfDisposed(string op)
+    {
+        if (IsDisposed)
+            throw new ObjectDisposedException(nameof(Tensor), $"{op}: the tensor of shape {Format(_shape)} was disposed.");
     }
 
     /// <summary>The buffer behind this tensor (shared by reshapes and Detach).</summary>
@@ -147,6 +171,7 @@ public sealed partial class Tensor
     /// <summary>A host copy of the elements in row-major order.</summary>
     public float[] ToArray()
     {
+        ThrowIfDisposed("ToArray");
         var result = new float[Numel];
         Device.Backend.ToHost(Storage, result);
         return result;
@@ -201,7 +226,10 @@ public sealed partial class Tensor
         if (device == Device) return;
         if (GradFn is not null)
             throw new InvalidOperationException($"To: only leaf tensors move in place; this one was produced by '{GradFn.Op}'.");
+        var old = Storage;
         Storage = device.Backend.FromHost(ToArray());
+        Storage.Hold();
+        old.Drop();
         _grad?.MoveStorageTo(device);
     }
 
@@ -215,10 +243,18 @@ public sealed partial class Tensor
         foreach (var input in inputs)
         {
             if (!input.RequiresGrad) continue;
-            t.GradFn = new Node(op, inputs, backward);
+            t.GradFn = new Node(op, inputs, backward, storage);
             break;
         }
         return t;
+    }
+
+    // Disposes a temporary view made inside a backward, unless the op returned it unchanged as `result`
+    // (Expand and SumToShape return their input when the shape already matches).
+    internal static Tensor DisposeUnless(Tensor temporary, Tensor result)
+    {
+        if (!ReferenceEquals(temporary, result)) temporary.Dispose();
+        return result;
     }
 
     internal static Device CheckSameDevice(string op, params Tensor[] tensors)

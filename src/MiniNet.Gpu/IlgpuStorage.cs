@@ -3,8 +3,8 @@
 // A tensor's Storage is a small handle (IlgpuStorage / IlgpuIntStorage) over a device buffer that the
 // backend's pool owns. The pool keeps every buffer it ever allocated reachable, so ILGPU's own
 // finalizers never free device memory on the finalizer thread (where no CUDA context is current).
-// When a handle is collected, its finalizer hands the buffer back to the pool through a concurrent
-// queue; the next allocation of that exact length reuses it (a caching allocator, as PyTorch's CUDA
+// When a handle is released (its last tensor disposed, see Storage.cs) or collected, it hands the
+// buffer back to the pool through a concurrent queue; the next allocation of that exact length reuses it (a caching allocator, as PyTorch's CUDA
 // one: training steps allocate the same sizes every step). Reuse is safe without waiting for the GPU
 // because every kernel and copy of a backend runs on one stream, in order.
 //
@@ -33,7 +33,17 @@ public sealed class IlgpuStorage : Storage
     internal IlgpuBackend Backend { get; }
 
     /// <summary>The elements, as an ILGPU view (kernels take it directly).</summary>
-    public ArrayView<float> View => _lease.View;
+    public ArrayView<float> View
+    {
+        get
+        {
+            ThrowIfReleased();
+            return _lease.View;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void OnRelease() => _lease.Return();
 
     /// <inheritdoc/>
     public override int Length => _lease.Length;
@@ -58,7 +68,17 @@ public sealed class IlgpuIntStorage : Storage
     internal IlgpuBackend Backend { get; }
 
     /// <summary>The elements, as an ILGPU view.</summary>
-    public ArrayView<int> View => _lease.View;
+    public ArrayView<int> View
+    {
+        get
+        {
+            ThrowIfReleased();
+            return _lease.View;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void OnRelease() => _lease.Return();
 
     /// <inheritdoc/>
     public override int Length => _lease.Length;

@@ -157,4 +157,25 @@ public class BackendLifetimeTests
         backend.EmptyCache();
         Assert.True(backend.BytesAllocated < before, "EmptyCache freed nothing");
     }
+
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void Disposed_tensors_return_their_buffer_at_once_and_refuse_to_be_read(string name)
+    {
+        var device = TestDevices.Get(name);
+        var backend = (IlgpuBackend)device.Backend;
+        var x = Tensor.Full(2f, device, 12_345);
+        var view = x.Reshape(5, 2469);
+        x.Dispose();
+        Assert.Equal(2f, view.ToArray()[12_344]);  // the view still holds the buffer
+        view.Dispose();
+        Assert.True(x.Storage.IsReleased);
+        Assert.Throws<ObjectDisposedException>(() => _ = ((IlgpuStorage)x.Storage).View);
+        long held = backend.BytesAllocated;
+        for (int i = 0; i < 50; i++)
+        {
+            using var y = Tensor.Full(1f, device, 12_345);  // reuses the disposed buffer, no collection needed
+        }
+        Assert.Equal(held, backend.BytesAllocated);
+    }
 }

@@ -3,9 +3,10 @@
 // lands on the large-object heap, where only a full (gen 2) collection can free it. So large
 // buffers are rented here instead, in exact-length buckets.
 //
-// How an array comes back: the CpuStorage that owns a rented array also holds a small finalizable
-// Lease (CpuStorage itself has no finalizer). When the storage becomes unreachable, so does its
-// lease; the lease's finalizer returns the array to its bucket. An array is therefore reused only
+// How an array comes back: at once when its storage is released (the last tensor over it disposed,
+// see Storage.cs); otherwise through a small finalizable Lease that the CpuStorage holds (CpuStorage
+// itself has no finalizer). When the storage becomes unreachable, so does its lease; the lease's
+// finalizer returns the array to its bucket. An array is therefore reused only
 // once the storage owning it can no longer be read. (Trap: a caller who copies CpuStorage.Data out
 // and keeps it past the storage's lifetime must keep the storage alive too.)
 //
@@ -153,9 +154,23 @@ public sealed class CpuArrayPool
         }
     }
 
-    /// <summary>Held only by the storage that owns a rented array; its finalizer returns the array.</summary>
-    internal sealed class Lease(CpuArrayPool pool, float[] array)
+    /// <summary>Held only by the storage that owns a rented array; returns the array once, when the storage is released or collected.</summary>
+    internal sealed class Lease(CpuArrayPool pool, float[] array) : IDisposable
     {
-        ~Lease() => pool.Return(array);
+        int _returned;
+
+        ~Lease() => Return();
+
+        // The storage was released (its last tensor disposed): the array goes back now, warm in cache.
+        public void Dispose()
+        {
+            Return();
+            GC.SuppressFinalize(this);
+        }
+
+        void Return()
+        {
+            if (Interlocked.Exchange(ref _returned, 1) == 0) pool.Return(array);
+        }
     }
 }

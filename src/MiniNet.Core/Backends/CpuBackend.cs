@@ -10,21 +10,33 @@ public sealed class CpuStorage : Storage
     // Returns a rented array to the pool once this storage is unreachable (null: not pooled).
     readonly CpuArrayPool.Lease? _lease;
 
+    readonly float[] _data;
+
     /// <summary>Wraps <paramref name="data"/>; a wrapped array is never pooled.</summary>
-    public CpuStorage(float[] data) => Data = data;
+    public CpuStorage(float[] data) => _data = data;
 
     internal CpuStorage(float[] data, CpuArrayPool.Lease lease)
     {
-        Data = data;
+        _data = data;
         _lease = lease;
     }
 
-    /// <summary>The elements; a pooled array is valid only while this storage is reachable.</summary>
-    public float[] Data { get; }
+    /// <summary>The elements; a pooled array is valid only while this storage is reachable and not released.</summary>
+    public float[] Data
+    {
+        get
+        {
+            ThrowIfReleased();
+            return _data;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void OnRelease() => _lease?.Dispose();
     /// <summary>Whether <see cref="Data"/> was rented from the pool (it returns there after this storage dies).</summary>
     public bool IsPooled => _lease is not null;
     /// <inheritdoc/>
-    public override int Length => Data.Length;
+    public override int Length => _data.Length;
     /// <inheritdoc/>
     public override Device Device => Device.Cpu;
 }
@@ -33,9 +45,16 @@ public sealed class CpuStorage : Storage
 public sealed class CpuIntStorage(int[] data) : Storage
 {
     /// <summary>The elements.</summary>
-    public int[] Data { get; } = data;
+    public int[] Data
+    {
+        get
+        {
+            ThrowIfReleased();
+            return data;
+        }
+    }
     /// <inheritdoc/>
-    public override int Length => Data.Length;
+    public override int Length => data.Length;
     /// <inheritdoc/>
     public override Device Device => Device.Cpu;
 }

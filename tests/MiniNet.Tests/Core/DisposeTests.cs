@@ -1,0 +1,167 @@
+// Deterministic release: Tensor.Dispose returns a pooled buffer at once unless a view or a graph node
+// still holds its storage; a released storage refuses to be read; the autograd engine disposes the
+// gradients it passes between nodes once consumed, never the caller's gradient or a leaf's .Grad.
+using MiniNet.Backends;
+
+namespace MiniNet.Tests.Core;
+
+public class DisposeTests
+{
+    // Lengths no other test allocates, so that the shared pool's buckets are this test's alone.
+    const int Large = CpuArrayPool.MinPooledLength + 3001;
+
+    static float[] Data(Tensor t) => ((CpuStorage)t.Storage).Data;
+
+    [Fact]
+    public void DisposedBufferIsTheNextOneRentedOfItsLength()
+    {
+        var x = Tensor.Full(3f, Large);
+        var array = Data(x);
+        x.Dispose();
+        Assert.True(x.IsDisposed);
+        Assert.True(x.Storage.IsReleased);
+        var y = Tensor.Zeros(Large);
+        Assert.Same(array, Data(y));
+        Assert.All(Data(y), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void DisposeTwiceIsHarmless_AndAReleasedTensorRefusesToBeRead()
+    {
+        var x = Tensor.Full(1f, 10);
+        x.Dispose();
+        x.Dispose();
+        var e = Assert.Throws<ObjectDisposedException>(() => x.ToArray());
+        Assert.Contains("ToArray", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[10]", e.Message, StringComparison.Ordinal);
+        var scalar = Tensor.Scalar(2f);
+        scalar.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => scalar.Item());
+        var op = Assert.Throws<ObjectDisposedException>(() => x + 1f);
+        Assert.Contains("released by Dispose()", op.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AViewKeepsTheStorageUntilItIsDisposedToo()
+    {
+        var x = Tensor.FromArray([1f, 2f, 3f, 4f, 5f, 6f], 2, 3);
+        var view = x.Reshape(3, 2);
+        var detached = x.Detach();
+        x.Dispose();
+        Assert.False(view.Storage.IsReleased);
+        Assert.Equal(new[] { 1f, 2f, 3f, 4f, 5f, 6f }, view.ToArray());
+        view.Dispose();
+        Assert.Equal(new[] { 1f, 2f, 3f, 4f, 5f, 6f }, detached.ToArray());
+        detached.Dispose();
+        Assert.True(x.Storage.IsReleased);
+    }
+
+    [Fact]
+    public void TheGraphKeepsWhatItSavedUntilBackwardHasRun()
+    {
+        // y = relu(x)·x saves x and relu(x); disposing them before Backward must not change the gradient.
+        var x = Tensor.FromArray([-1f, 2f, 3f], 3);
+        x.RequiresGrad = true;
+        var h = x.Relu();
+        var y = h * x;
+        var loss = y.Sum();
+        var xStorage = x.Detach();   // a second holder, so that x's storage outlives the test's checks
+        h.Dispose();
+        y.Dispose();
+        Assert.False(h.Storage.IsReleased);
+        loss.Backward();
+        Assert.Equal(new[] { 0f, 4f, 6f }, x.Grad!.ToArray());
+        Assert.True(h.Storage.IsReleased);       // the nodes let go after Backward
+        Assert.True(y.Storage.IsReleased);
+        Assert.False(xStorage.Storage.IsReleased);
+    }
+
+    [Fact]
+    public void RetainedGraphKeepsItsBuffersForASecondBackward()
+    {
+        var x = Tensor.FromArray([1f, 2f], 2);
+        x.RequiresGrad = true;
+        var h = x * x;
+        var loss = h.Sum();
+        h.Dispose();
+        loss.Backward(retainGraph: true);
+        Assert.False(h.Storage.IsReleased);
+        loss.Backward();
+        Assert.Equal(new[] { 4f, 8f }, x.Grad!.ToArray());
+        Assert.True(h.Storage.IsReleased);
+    }
+
+    // An op whose backward records the gradient it was given and passes it on unchanged (as Add does).
+    static Tensor Spy(Tensor x, List<Tensor> seen, bool copy) =>
+        Tensor.Make(x.Device.Backend.AllocateUninitialized(x.Numel) is var s && Copy(x, s) ? s : s, x.ShapeRef, "Spy", [x], g =>
+        {
+            seen.Add(g);
+            return [copy ? g * 1f : g];
+        });
+
+    static bool Copy(Tensor x, Storage s)
+    {
+        x.Device.Backend.Copy(x.Storage, s);
+        return true;
+    }
+
+    [Fact]
+    public void TheEngineDisposesTheGradientsItPassedOn_NotTheCallersNorALeafsGrad()
+    {
+        var x = Tensor.Full(2f, 3);
+        x.RequiresGrad = true;
+        var seen = new List<Tensor>();
+        var top = Spy(Spy(Spy(x, seen, copy: true), seen, copy: true), seen, copy: true);
+        var dy = Tensor.Full(1f, 3);
+        top.Backward(dy);
+        Assert.Equal(3, seen.Count);
+        Assert.Same(dy, seen[0]);
+        Assert.False(dy.IsDisposed);               // the caller's
+        Assert.True(seen[1].IsDisposed);           // made by a backward, consumed by the next
+        Assert.True(seen[2].IsDisposed);
+        Assert.False(x.Grad!.IsDisposed);          // the leaf keeps the last one
+        Assert.Equal(new[] { 1f, 1f, 1f }, x.Grad.ToArray());
+        top = Spy(Spy(x, seen, copy: true), seen, copy: true);
+        top.Sum().Backward();                      // accumulates into the kept .Grad
+        Assert.Equal(new[] { 2f, 2f, 2f }, x.Grad.ToArray());
+    }
+
+    [Fact]
+    public void AGradientHandedToSeveralInputsIsDisposedOnlyAfterItsLastUse()
+    {
+        // Add hands one tensor to both of its inputs; each path then runs its own backward.
+        var x = Tensor.FromArray([1f, 2f, 3f], 3);
+        x.RequiresGrad = true;
+        var seen = new List<Tensor>();
+        var a = Spy(x * 2f, seen, copy: false);
+        var b = Spy(x * 3f, seen, copy: false);
+        var loss = ((a + b) * 1f).Sum();
+        loss.Backward();
+        Assert.Equal(2, seen.Count);
+        Assert.Same(seen[0], seen[1]);
+        Assert.True(seen[0].IsDisposed);
+        Assert.Equal(new[] { 5f, 5f, 5f }, x.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void ATrainingLoopReusesItsBuffersWithoutCollections()
+    {
+        // Forward, backward, dispose: every step rents the same few warm arrays.
+        var x = Tensor.Randn(new Generator(1), 4, Large / 4);
+        var w = Tensor.Randn(new Generator(2), 4, Large / 4);
+        w.RequiresGrad = true;
+        var arrays = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        for (int step = 0; step < 20; step++)
+        {
+            var h = (x * w).Relu();
+            var loss = h.Sum();
+            loss.Backward();
+            arrays.Add(Data(h));
+            h.Dispose();
+            loss.Dispose();
+            w.Grad!.Dispose();
+            w.Grad = null;
+        }
+        Assert.True(arrays.Count <= 3, $"{arrays.Count} distinct arrays for h over 20 steps");
+    }
+}
