@@ -37,9 +37,11 @@ public static class Cases
         var tx = torch.randn(n, c, h, w, requires_grad: true);
         var tdy = torch.randn(n, c, h, w);
 
+        // Both sides free what they made as soon as they are done with it (MiniNet: Dispose; TorchSharp:
+        // using and Dispose), so each framework's pool hands the same warm buffers back every call.
         yield return new Case("batchnorm", $"train fwd {name}", () =>
         {
-            using (Autograd.NoGrad()) bn.Forward(x);
+            using (Autograd.NoGrad()) bn.Forward(x).Dispose();
         }, () =>
         {
             using var _ = torch.no_grad();
@@ -48,8 +50,9 @@ public static class Cases
 
         yield return new Case("batchnorm", $"fwd+bwd {name}", () =>
         {
-            var y = bn.Forward(x);
+            using var y = bn.Forward(x);
             y.Backward(dy);
+            x.Grad?.Dispose();
             x.Grad = null;
             bn.ZeroGrad();
         }, () =>
@@ -67,7 +70,7 @@ public static class Cases
         tbnEval.eval();
         yield return new Case("batchnorm", $"eval fwd {name}", () =>
         {
-            using (Autograd.NoGrad()) bnEval.Forward(x);
+            using (Autograd.NoGrad()) bnEval.Forward(x).Dispose();
         }, () =>
         {
             using var _ = torch.no_grad();
@@ -178,6 +181,7 @@ public static class Cases
         var ttargets = torch.tensor(targets.Select(v => (long)v).ToArray());
         return new Case("step", name, () =>
         {
+            using var scope = MnTensor.NewDisposeScope();
             opt.ZeroGrad();
             var loss = MnFunctional.CrossEntropy(model.Forward(x), targets);
             loss.Backward();

@@ -3,6 +3,7 @@
 //   pairs [filter]   the target table: alternating pairs in one process, median ratios (default)
 //   scaling          BatchNorm at 0.1 to 100 MB and GEMM from 64 to 2048
 //   kernels          the kernel-only BatchNorm cases, MiniNet alone: min and median of 200 calls
+//   alone [filter]   the target cases one side at a time (all MiniNet calls, then all PyTorch calls): min and median
 //   profile [cnn|mlp] each layer of a seed model timed alone (forward, forward + backward)
 //   epoch [mnist-mlp|mnist-cnn] [epochs]  whole epochs of the sample against the same model in TorchSharp (MNIST from the cache)
 //   bdn [args]       the same cases under BenchmarkDotNet (its own statistics; PyTorch the baseline)
@@ -29,6 +30,9 @@ switch (command)
         break;
     case "kernels":
         KernelTimes(filter ?? "batchnorm");
+        break;
+    case "alone":
+        Alone(filter ?? "");
         break;
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Cases).Assembly).Run(args[1..]);
@@ -89,6 +93,37 @@ static void KernelTimes(string filter)
         }
         Array.Sort(times);
         Console.WriteLine($"| {c.Name} | {times[0]:G4} | {times[100]:G4} | {c.Bytes / times[0] / 1e6:F1} |");
+    }
+}
+
+// Each side of the target cases run on its own, 200 calls after the pairs' warm-up, to tell a slow
+// kernel from interference between the two frameworks in one process.
+static void Alone(string filter)
+{
+    Console.WriteLine("| case | MiniNet min ms | MiniNet median ms | PyTorch min ms | PyTorch median ms |");
+    Console.WriteLine("|---|---:|---:|---:|---:|");
+    foreach (var c in Targets())
+    {
+        if (!$"{c.Group} {c.Name}".Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
+        var (mineMin, mineMedian) = Times(c.MiniNet);
+        var (theirMin, theirMedian) = Times(c.Torch);
+        Console.WriteLine($"| {c.Group} {c.Name} | {mineMin:G4} | {mineMedian:G4} | {theirMin:G4} | {theirMedian:G4} |");
+    }
+
+    static (double Min, double Median) Times(Action action)
+    {
+        Pairs.WarmUp(action);
+        int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2), induced = MiniNet.Backends.CpuArrayPool.Shared.InducedCollections;
+        var times = new double[200];
+        for (int i = 0; i < times.Length; i++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            action();
+            times[i] = clock.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        Console.Error.WriteLine($"collections over 200 calls: gen0 {GC.CollectionCount(0) - g0}, gen1 {GC.CollectionCount(1) - g1}, gen2 {GC.CollectionCount(2) - g2}, induced by the pool {MiniNet.Backends.CpuArrayPool.Shared.InducedCollections - induced}");
+        return (times[0], times[100]);
     }
 }
 

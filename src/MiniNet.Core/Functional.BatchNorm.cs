@@ -77,7 +77,7 @@ public static partial class Functional
         {
             // No graph will be recorded: read the running statistics in place.
             backend.BatchNormForwardInference(x.Storage, n, c, s, runningMean!.Storage, runningVar!.Storage, weight?.Storage, bias?.Storage, (float)eps, y);
-            return new Tensor(y, x.ShapeRef);
+            return Tensor.Result(y, x.ShapeRef);
         }
 
         // Snapshot the running statistics: the backward must see the values this forward used.

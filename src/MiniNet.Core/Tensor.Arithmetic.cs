@@ -22,7 +22,7 @@ public sealed partial class Tensor
         return result;
     }
 
-    static Tensor BinaryForward(string name, BinaryOp op, Tensor a, Tensor b, out int[] shape) => new(BinaryKernel(name, op, a, b, out shape), shape);
+    static Tensor BinaryForward(string name, BinaryOp op, Tensor a, Tensor b, out int[] shape) => Result(BinaryKernel(name, op, a, b, out shape), shape);
 
     static Storage BinaryKernel(string name, BinaryOp op, Tensor a, Tensor b, out int[] shape)
     {
@@ -136,7 +136,7 @@ public sealed partial class Tensor
     {
         var y = Device.Backend.AllocateUninitialized(Numel);
         Device.Backend.Unary(UnaryOp.Sign, Storage, 0f, y);
-        return new Tensor(y, _shape);
+        return Result(y, _shape);
     }
     /// <summary>max(x, 0); gradient 1 where x &gt; 0.</summary>
     public Tensor Relu() => Unary("Relu", UnaryOp.Relu, 0f, (g, y) => BinaryForward("ReluBackward", BinaryOp.ReluBackward, g, y, out var _));

@@ -95,6 +95,7 @@ public sealed partial class Tensor : IDisposable
                 if (!SameShape(value._shape, _shape))
                     throw new ArgumentException($"Grad: assigned gradient has shape {Format(value._shape)}, but the tensor has shape {Format(_shape)}.", nameof(value));
                 CheckSameDevice("Grad", this, value);
+                value.DetachFromDisposeScope();   // a gradient belongs to its leaf, not to a step's scope
             }
             _grad = value;
         }
@@ -238,7 +239,7 @@ public sealed partial class Tensor : IDisposable
     // Wraps a freshly computed output; records a node when grad mode is on and an input requires grad.
     internal static Tensor Make(Storage storage, int[] shape, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
     {
-        var t = new Tensor(storage, shape);
+        var t = Result(storage, shape);
         if (!Autograd.IsGradEnabled) return t;
         foreach (var input in inputs)
         {
@@ -246,6 +247,14 @@ public sealed partial class Tensor : IDisposable
             t.GradFn = new Node(op, inputs, backward, storage);
             break;
         }
+        return t;
+    }
+
+    // An op's result with no graph node: owned by the open dispose scope, if any.
+    internal static Tensor Result(Storage storage, int[] shape)
+    {
+        var t = new Tensor(storage, shape);
+        DisposeScope.Register(t);
         return t;
     }
 

@@ -48,7 +48,11 @@ public abstract class Module
     protected Tensor? RegisterParameter(string name, Tensor? parameter)
     {
         CheckName(name);
-        if (parameter is not null) parameter.RequiresGrad = true;
+        if (parameter is not null)
+        {
+            parameter.RequiresGrad = true;
+            parameter.DetachFromDisposeScope();   // a module's state outlives any step's scope
+        }
         _parameters.Add((name, parameter));
         return parameter;
     }
@@ -57,6 +61,7 @@ public abstract class Module
     protected Tensor? RegisterBuffer(string name, Tensor? buffer)
     {
         CheckName(name);
+        buffer?.DetachFromDisposeScope();
         _buffers.Add((name, buffer));
         return buffer;
     }

@@ -7,6 +7,11 @@
 // trainer saves a checkpoint (model, optimizer, scheduler counter, Generator.Default's state and
 // the history) when a CheckpointDirectory is set; Fit(resume: true) restores all of it and goes on
 // with the next epoch, so a resumed run's curve is the one it would have drawn without stopping.
+//
+// Buffers: each training step and each evaluation batch runs in a dispose scope (Tensor.NewDisposeScope),
+// and the loader's batch is disposed after it, so activations and gradients return to the pool when
+// the step ends instead of at the next collection. A model that keeps an op result across steps must
+// call DetachFromDisposeScope() on it.
 using System.Diagnostics;
 using System.Globalization;
 using MiniNet.Data;
@@ -105,6 +110,8 @@ public sealed class Trainer
         {
             foreach (var (inputs, targets) in data)
             {
+                using var scope = Tensor.NewDisposeScope();
+                using var batchInputs = inputs;
                 var logits = Model.Forward(inputs.To(device));
                 lossSum += _loss(logits, targets).Item() * targets.Length;
                 correct += CountCorrect(logits, targets);
@@ -131,6 +138,9 @@ public sealed class Trainer
         var device = Model.Device;   // batches are made on the CPU and copied to the model's device
         foreach (var (inputs, targets) in train)
         {
+            // The step's activations and gradients go back to the pool when it ends, as in PyTorch.
+            using var scope = Tensor.NewDisposeScope();
+            using var batchInputs = inputs;
             Optimizer.ZeroGrad();
             var logits = Model.Forward(inputs.To(device));
             var loss = _loss(logits, targets);

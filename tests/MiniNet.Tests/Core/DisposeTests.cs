@@ -165,3 +165,84 @@ public class DisposeTests
         Assert.True(arrays.Count <= 3, $"{arrays.Count} distinct arrays for h over 20 steps");
     }
 }
+
+public class DisposeScopeTests
+{
+    [Fact]
+    public void AScopeDisposesTheOpResultsMadeInIt_NotFactoriesNorGradients()
+    {
+        var w = Tensor.FromArray([1f, -2f, 3f], 3);
+        w.RequiresGrad = true;
+        Tensor h, loss, zeros;
+        using (var scope = Tensor.NewDisposeScope())
+        {
+            zeros = Tensor.Zeros(3);
+            h = (w * 2f).Relu();
+            loss = h.Sum();
+            loss.Backward();
+            Assert.Same(scope, DisposeScope.Current);
+            Assert.True(scope.Count >= 3);
+        }
+        Assert.Null(DisposeScope.Current);
+        Assert.True(h.IsDisposed);
+        Assert.True(loss.IsDisposed);
+        Assert.False(zeros.IsDisposed);
+        Assert.False(w.Grad!.IsDisposed);
+        Assert.Equal(new[] { 2f, 0f, 2f }, w.Grad.ToArray());
+    }
+
+    [Fact]
+    public void ResultsMovedOutOrDetachedSurvive_AndScopesNest()
+    {
+        var x = Tensor.FromArray([1f, 2f], 2);
+        Tensor kept, moved, inner;
+        using (var outer = Tensor.NewDisposeScope())
+        {
+            using (Tensor.NewDisposeScope())
+            {
+                kept = (x + 1f).DetachFromDisposeScope();
+                moved = (x * 3f).MoveToOuterDisposeScope();
+                inner = x - 1f;
+            }
+            Assert.True(inner.IsDisposed);
+            Assert.False(moved.IsDisposed);
+            Assert.Equal(1, outer.Count);
+        }
+        Assert.True(moved.IsDisposed);
+        Assert.Equal(new[] { 2f, 3f }, kept.ToArray());
+    }
+
+    [Fact]
+    public void ScopesCloseInnermostFirst()
+    {
+        var outer = Tensor.NewDisposeScope();
+        var inner = Tensor.NewDisposeScope();
+        var e = Assert.Throws<InvalidOperationException>(outer.Dispose);
+        Assert.Contains("innermost first", e.Message, StringComparison.Ordinal);
+        inner.Dispose();
+        outer.Dispose();
+        outer.Dispose();
+        Assert.Null(DisposeScope.Current);
+    }
+
+    [Fact]
+    public void ATrainingStepInAScopeKeepsTheModelAndOptimizerState()
+    {
+        // Parameters made from an op result, momentum buffers made in the first step: none may be disposed.
+        var w = (Tensor.Ones(4, 3) * 0.5f).DetachFromDisposeScope();
+        w.RequiresGrad = true;
+        var opt = new MiniNet.Optim.SGD([w], lr: 0.1, momentum: 0.9);
+        var x = Tensor.FromArray([1f, 2f, 3f, 4f, 5f, 6f], 2, 3);
+        var before = w.ToArray();
+        for (int step = 0; step < 3; step++)
+        {
+            using var _ = Tensor.NewDisposeScope();
+            opt.ZeroGrad();
+            var loss = Functional.CrossEntropy(x.MatMul(w.T), [0, 3]);
+            loss.Backward();
+            opt.Step();
+        }
+        Assert.NotEqual(before, w.ToArray());
+        Assert.All(w.ToArray(), v => Assert.True(float.IsFinite(v)));
+    }
+}
