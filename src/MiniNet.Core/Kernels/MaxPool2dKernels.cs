@@ -14,6 +14,8 @@
 //
 // Threading: planes (n, c) are independent, so large inputs are split into plane ranges, one per core.
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MiniNet.Kernels;
 
@@ -226,8 +228,8 @@ public static unsafe class MaxPool2dKernels
         }
     }
 
-    // The common 2 × 2, stride 2 window unrolled over raw pointers (the sizes were checked by the
-    // caller); the same visiting order and NaN rule as the general loop.
+    // The common 2 × 2, stride 2 window: eight outputs a step with AVX2 where the plane leaves room for
+    // the vector loads, the scalar loop for the rest (sizes were checked by the caller).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlane2x2(ReadOnlySpan<float> x, int w, int outH, int outW, Span<float> y, Span<int> indices)
     {
@@ -237,40 +239,103 @@ public static unsafe class MaxPool2dKernels
             for (int oy = 0; oy < outH; oy++)
             {
                 int top = 2 * oy * w;
-                float* row0 = px + top;
-                float* row1 = row0 + w;
-                float* yRow = py + (oy * outW);
-                int* iRow = pi + (oy * outW);
-                for (int ox = 0; ox < outW; ox++)
-                {
-                    int ix = 2 * ox;
-                    float max = row0[ix];
-                    int argmax = top + ix; // the general loop takes the first tap whatever it is (NaN and -inf included)
-                    float v = row0[ix + 1];
-                    if (v > max || float.IsNaN(v))
-                    {
-                        max = v;
-                        argmax = top + ix + 1;
-                    }
-
-                    v = row1[ix];
-                    if (v > max || float.IsNaN(v))
-                    {
-                        max = v;
-                        argmax = top + w + ix;
-                    }
-
-                    v = row1[ix + 1];
-                    if (v > max || float.IsNaN(v))
-                    {
-                        max = v;
-                        argmax = top + w + ix + 1;
-                    }
-
-                    yRow[ox] = max;
-                    iRow[ox] = argmax;
-                }
+                int ox = Avx2.IsSupported ? ForwardRow2x2Avx2(px, px + x.Length, top, w, outW, py + (oy * outW), pi + (oy * outW)) : 0;
+                ForwardRow2x2(px, top, w, ox, outW, py + (oy * outW), pi + (oy * outW));
             }
+        }
+    }
+
+    // Outputs [ox0, outW) of one output row, one window at a time: the same visiting order and NaN
+    // rule as the general loop, unrolled. Random data makes its branches unpredictable (~10 ns an
+    // output here), hence the vector path.
+    private static void ForwardRow2x2(float* px, int top, int w, int ox0, int outW, float* yRow, int* iRow)
+    {
+        float* row0 = px + top;
+        float* row1 = row0 + w;
+        for (int ox = ox0; ox < outW; ox++)
+        {
+            int ix = 2 * ox;
+            float max = row0[ix];
+            int argmax = top + ix; // the general loop takes the first tap whatever it is (NaN and -inf included)
+            float v = row0[ix + 1];
+            if (v > max || float.IsNaN(v))
+            {
+                max = v;
+                argmax = top + ix + 1;
+            }
+
+            v = row1[ix];
+            if (v > max || float.IsNaN(v))
+            {
+                max = v;
+                argmax = top + w + ix;
+            }
+
+            v = row1[ix + 1];
+            if (v > max || float.IsNaN(v))
+            {
+                max = v;
+                argmax = top + w + ix + 1;
+            }
+
+            yRow[ox] = max;
+            iRow[ox] = argmax;
+        }
+    }
+
+    // Eight windows a step: 16 floats of each input row split into even and odd columns (the four
+    // taps), then the general loop's rule lane by lane without branches: a tap replaces the running
+    // maximum when it is greater or NaN. A last, partial group of lanes is stored under a mask; its
+    // loads may run past the row into the plane's next rows (unused lanes), never past the plane.
+    // Returns the first output left to the scalar loop.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ForwardRow2x2Avx2(float* px, float* planeEnd, int top, int w, int outW, float* yRow, int* iRow)
+    {
+        float* row0 = px + top;
+        float* row1 = row0 + w;
+        var lanes = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        int ox = 0;
+        for (; ox < outW && row1 + (2 * ox) + 16 <= planeEnd; ox += 8)
+        {
+            Split(row0 + (2 * ox), out var t0, out var t1);
+            Split(row1 + (2 * ox), out var t2, out var t3);
+            var i0 = Vector256.Create(top + (2 * ox)) + lanes;
+            var max = t0;
+            var argmax = i0;
+            Take(ref max, ref argmax, t1, i0 + Vector256.Create(1));
+            Take(ref max, ref argmax, t2, i0 + Vector256.Create(w));
+            Take(ref max, ref argmax, t3, i0 + Vector256.Create(w + 1));
+            int valid = outW - ox;
+            if (valid >= 8)
+            {
+                max.Store(yRow + ox);
+                argmax.Store(iRow + ox);
+            }
+            else
+            {
+                var mask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(valid));
+                Avx.MaskStore(yRow + ox, mask.AsSingle(), max);
+                Avx2.MaskStore(iRow + ox, mask, argmax);
+            }
+        }
+
+        return Math.Min(ox, outW);
+
+        // 16 consecutive floats into their 8 even and 8 odd columns, in order.
+        static void Split(float* p, out Vector256<float> even, out Vector256<float> odd)
+        {
+            var a = Avx.LoadVector256(p);
+            var b = Avx.LoadVector256(p + 8);
+            // Per 128-bit lane: [a0 a2 b0 b2 | a4 a6 b4 b6]; then the 64-bit pairs reordered to a0 a2 a4 a6 b0 b2 b4 b6.
+            even = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+            odd = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+        }
+
+        static void Take(ref Vector256<float> max, ref Vector256<int> argmax, Vector256<float> v, Vector256<int> index)
+        {
+            var take = Avx.Or(Avx.CompareGreaterThan(v, max), Avx.CompareUnordered(v, v));
+            max = Avx.BlendVariable(max, v, take);
+            argmax = Avx.BlendVariable(argmax.AsSingle(), index.AsSingle(), take).AsInt32();
         }
     }
 

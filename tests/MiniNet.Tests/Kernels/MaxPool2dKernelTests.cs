@@ -92,6 +92,11 @@ public class MaxPool2dKernelTests
     [InlineData(1, 4, 9, 9, 1, 2)]
     [InlineData(8, 16, 32, 32, 3, 1)]
     [InlineData(4, 32, 64, 48, 2, 2)]
+    [InlineData(3, 5, 28, 28, 2, 2)]      // the seed CNN's planes: 14 outputs a row (8 + a masked 6)
+    [InlineData(3, 5, 14, 14, 2, 2)]      // 7 outputs a row: one masked group, the plane's last row scalar
+    [InlineData(2, 3, 35, 33, 2, 2)]      // odd sizes: the last row and column unused
+    [InlineData(2, 2, 4, 40, 2, 2)]       // 20 outputs a row: two full groups and a masked 4
+    [InlineData(1, 1, 2, 2, 2, 2)]
     public void Forward_and_backward_match_references(int n, int c, int h, int w, int k, int stride)
     {
         var rng = new Random(20);
@@ -146,6 +151,46 @@ public class MaxPool2dKernelTests
         float[] dx = Enumerable.Repeat(float.NaN, x.Length).ToArray();
         MaxPool2dKernels.Backward(dy, indices, n, c, h, w, outH, outW, dx);
         Assert.Equal(expected, dx);
+    }
+
+    // The vector 2 × 2 path keeps the scalar rule lane by lane: NaN wins (the last NaN of a window),
+    // -inf and ties keep the first tap.
+    [Fact]
+    public void Vector_2x2_windows_keep_the_NaN_and_tie_rules()
+    {
+        int h = 6, w = 36;
+        var rng = new Random(3);
+        float[] choices = [float.NaN, float.NegativeInfinity, float.PositiveInfinity, -1f, 0f, 2f];
+        float[] x = new float[h * w];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = choices[rng.Next(choices.Length)];
+        }
+
+        int outH = h / 2, outW = w / 2;
+        float[] y = new float[outH * outW];
+        int[] indices = new int[y.Length];
+        MaxPool2dKernels.Forward(x, 1, 1, h, w, 2, 2, y, indices);
+        for (int oy = 0; oy < outH; oy++)
+        {
+            for (int ox = 0; ox < outW; ox++)
+            {
+                int first = (2 * oy * w) + (2 * ox);
+                float best = x[first];
+                int argmax = first;
+                foreach (int tap in new[] { first + 1, first + w, first + w + 1 })
+                {
+                    if (x[tap] > best || float.IsNaN(x[tap]))
+                    {
+                        best = x[tap];
+                        argmax = tap;
+                    }
+                }
+
+                Assert.Equal(argmax, indices[(oy * outW) + ox]);
+                Assert.Equal(best, y[(oy * outW) + ox]);
+            }
+        }
     }
 
     [Fact]
