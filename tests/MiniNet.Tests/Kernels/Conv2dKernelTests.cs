@@ -27,6 +27,8 @@ public class Conv2dKernelTests
         { 8, 40, 14, 14, 48, 1, 1, 0 },
         { 4, 1, 28, 28, 64, 3, 1, 1 },
         { 2, 3, 29, 31, 5, 3, 2, 1 },
+        { 16, 16, 12, 12, 16, 3, 1, 1 },    // batch-parallel backward: chunks of 2 images
+        { 24, 12, 21, 19, 16, 3, 2, 1 },    // the same with stride 2 and padding: chunks of 3
     };
 
     [Theory]
