@@ -54,8 +54,14 @@ public static class Pairs
         return clock.Elapsed.TotalMilliseconds;
     }
 
+    // Each measurement starts after a full collection with the finalizers run, as BenchmarkDotNet does
+    // before each iteration: neither side pays inside its timing for the other's garbage (TorchSharp's
+    // tensor handles are finalizable; MiniNet's pool leases too).
     static double Run(Action a, int reps)
     {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < reps; i++) a();
         return clock.Elapsed.TotalMilliseconds / reps;
