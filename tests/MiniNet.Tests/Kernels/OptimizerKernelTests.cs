@@ -131,4 +131,41 @@ public class OptimizerKernelTests
             Assert.True(Math.Abs(expected[i] - actual[i]) <= tol * Math.Abs(expected[i]) + 1e-9, $"index {i}: expected {expected[i]}, got {actual[i]}");
         }
     }
+
+    // The CPU backend splits a large parameter's update across the cores: the same bits as one pass.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Backend_split_update_equals_one_pass(bool adam)
+    {
+        const int length = (1 << 18) + 37;
+        var rng = new Random(9);
+        float[] Random() => Enumerable.Range(0, length).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        float[] p = Random(), g = Random(), a = Random(), b = Random().Select(Math.Abs).ToArray();
+        float[] p1 = (float[])p.Clone(), a1 = (float[])a.Clone(), b1 = (float[])b.Clone();
+        var backend = MiniNet.Device.Cpu.Backend;
+        Storage sp = backend.FromHost(p), sg = backend.FromHost(g), sa = backend.FromHost(a), sb = backend.FromHost(b);
+        if (adam)
+        {
+            OptimizerKernels.AdamStep(p1, g, a1, b1, 1e-3, 0.9, 0.999, 1e-8, 0.01, true, 3);
+            backend.AdamStep(sp, sg, sa, sb, 1e-3, 0.9, 0.999, 1e-8, 0.01, true, 3);
+        }
+        else
+        {
+            OptimizerKernels.SgdStep(p1, g, a1, 0.1, 0.9, 0.1, 1e-4, true, false);
+            backend.SgdStep(sp, sg, sa, 0.1, 0.9, 0.1, 1e-4, true, false);
+        }
+
+        float[] Host(Storage s)
+        {
+            var result = new float[length];
+            backend.ToHost(s, result);
+            return result;
+        }
+
+        Assert.Equal(p1, Host(sp));
+        Assert.Equal(a1, Host(sa));
+        if (adam) Assert.Equal(b1, Host(sb));
+    }
+
 }
