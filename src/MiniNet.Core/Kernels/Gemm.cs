@@ -21,8 +21,11 @@
 // - Transposes are absorbed by the packing routines; no transposed copy is ever materialised.
 // - Edge tiles (m or n not a multiple of the tile) are computed into a scratch tile from
 //   zero-padded panels and then copied into C.
-// - Large products are split into column (or row) ranges, one per core; each range runs the
-//   serial algorithm with its own thread-static pack buffers. Small products stay on the caller.
+// - Large products are split over the cores by column or row ranges, whichever gives the busiest
+//   core the least work. With a large op(A), column splits pack op(A) once into a buffer all workers
+//   share and take a few column chunks per core dynamically, each packing its own columns of op(B)
+//   (PackedColumns). Otherwise each range runs the serial algorithm with its own thread-static pack
+//   buffers. Small products stay on the caller.
 //
 // Traps
 // - Spans cannot be captured by the parallel lambda: buffers are pinned with `fixed` and plain
@@ -55,11 +58,23 @@ public static unsafe class Gemm
     // Products with fewer multiply-adds than this stay on the calling thread.
     internal const long ParallelThreshold = 1L << 21;
 
+    // Column splits with at least this many packed floats of op(A) share one packing of it
+    // (PackedColumns). Below, each worker packs all of op(A) itself: a second fork would cost more.
+    private const long SharedPackThreshold = 1L << 18;
+
+    // Column chunks per worker in PackedColumns: more than one lets a worker that started late or
+    // was interrupted take fewer.
+    private const int ChunksPerWorker = 2;
+
     [ThreadStatic]
     private static float[]? t_packA;
 
     [ThreadStatic]
     private static float[]? t_packB;
+
+    // All of op(A), packed once by PackedColumns for every worker (owned by the calling thread).
+    [ThreadStatic]
+    private static float[]? t_packAShared;
 
     // The micro-kernel Multiply uses on this machine.
     internal static KernelKind DefaultKind { get; } =
@@ -142,7 +157,13 @@ public static unsafe class Gemm
             float* bb = pb;
             float* cc = pc;
             var (splitColumns, step) = Split(m, n, workers);
-            if (splitColumns)
+            long packedA = (long)RoundUp(m, 12) * k;
+            if (splitColumns && packedA >= SharedPackThreshold && packedA <= int.MaxValue / 2)
+            {
+                // Column chunks taken dynamically, over one packing of op(A) shared by all workers.
+                PackedColumns(kind, workers, transA, transB, m, n, k, pa, lda, pb, ldb, pc, n, beta);
+            }
+            else if (splitColumns)
             {
                 // Column ranges: each worker owns C[:, j0:j1) and the matching columns of op(B).
                 Parallel.For(0, CeilDiv(n, step), t =>
@@ -230,6 +251,78 @@ public static unsafe class Gemm
 
     private static int RoundUp(int x, int multiple) => CeilDiv(x, multiple) * multiple;
 
+    private static void PackedColumns(KernelKind kind, int workers, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, float beta)
+    {
+        switch (kind)
+        {
+            case KernelKind.Vector512:
+                PackedColumns<Kernel512>(workers, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta);
+                break;
+            case KernelKind.Vector256:
+                PackedColumns<Kernel256>(workers, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta);
+                break;
+            default:
+                PackedColumns<KernelScalar>(workers, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta);
+                break;
+        }
+    }
+
+    // The column split. op(A) is packed once, every k block and every Mc block of it, into a buffer
+    // both cores read (it stays in L3); then C is cut into ChunksPerWorker column chunks per worker,
+    // taken dynamically. A chunk packs its own columns of op(B) one k block at a time (into its
+    // thread's buffer, in L2) and runs the micro-kernel over every tile. Nothing is packed twice, and
+    // a worker that starts late or is interrupted takes fewer chunks instead of delaying the call.
+    private static void PackedColumns<TKernel>(int workers, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, float beta)
+        where TKernel : struct, IMicroKernel
+    {
+        int mr = TKernel.Mr;
+        int nr = TKernel.Nr;
+        int kcStep = m >= Mc ? KcTall : Kc;
+        int mPad = RoundUp(m, mr);
+
+        // [k / Kc][mPad / Mr][kc, Mr]: block (pc, ic) starts at pc · mPad + ic · kc.
+        float* packA = PackBuffer(ref t_packAShared, mPad * k);
+        int mBlocks = CeilDiv(m, Mc);
+        int packJobs = CeilDiv(k, kcStep) * mBlocks;
+        void PackJob(int t)
+        {
+            int pc = t / mBlocks * kcStep;
+            int ic = t % mBlocks * Mc;
+            int kc = Math.Min(kcStep, k - pc);
+            PackA(transA, a, lda, ic, pc, Math.Min(Mc, m - ic), kc, mr, packA + ((long)pc * mPad) + ((long)ic * kc));
+        }
+
+        Parallel.For(0, packJobs, PackJob);
+
+        // Chunk t is C[:, Edge(t) : Edge(t + 1)): equal widths to the nearest half panel (Kernel512
+        // has a half-width edge tile), and about Nc at most.
+        int chunks = Math.Max(workers * ChunksPerWorker, CeilDiv(n, Nc));
+        int align = Math.Max(1, nr / 2);
+        int Edge(int t) => t == chunks ? n : (int)Math.Round((double)t * n / chunks / align) * align;
+        Parallel.For(0, chunks, t =>
+        {
+            int j0 = Edge(t);
+            int nc = Edge(t + 1) - j0;
+            if (nc <= 0)
+            {
+                return;
+            }
+
+            float* packB = PackBuffer(ref t_packB, RoundUp(nc, nr) * Math.Min(kcStep, k));
+            float* tile = stackalloc float[mr * nr]; // [Mr, Nr] scratch for edge tiles
+            for (int pc = 0; pc < k; pc += kcStep)
+            {
+                int kc = Math.Min(kcStep, k - pc);
+                PackB(transB, b, ldb, pc, j0, kc, nc, nr, packB);
+                for (int ic = 0; ic < m; ic += Mc)
+                {
+                    float* aBlock = packA + ((long)pc * mPad) + ((long)ic * kc);
+                    Tiles<TKernel>(Math.Min(Mc, m - ic), kc, nc, aBlock, packB, tile, c + ((long)ic * ldc) + j0, ldc, pc == 0 ? beta : 1f);
+                }
+            }
+        });
+    }
+
     private static void Blocked(KernelKind kind, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, float beta)
     {
         switch (kind)
@@ -284,30 +377,39 @@ public static unsafe class Gemm
     private static void MacroBlock<TKernel>(bool transA, float* a, int lda, int m, int pc, int kc, int nc, float* packB, float* packA, float* tile, float* c, int ldc, float beta)
         where TKernel : struct, IMicroKernel
     {
-        int mr = TKernel.Mr;
-        int nr = TKernel.Nr;
         for (int ic = 0; ic < m; ic += Mc)
         {
             int mc = Math.Min(Mc, m - ic);
-            PackA(transA, a, lda, ic, pc, mc, kc, mr, packA);
-            for (int jr = 0; jr < nc; jr += nr)
+            PackA(transA, a, lda, ic, pc, mc, kc, TKernel.Mr, packA);
+            Tiles<TKernel>(mc, kc, nc, packA, packB, tile, c + ((long)ic * ldc), ldc, beta);
+        }
+    }
+
+    // C[0:mc, 0:nc] = packed op(A) block [mc, kc] · packed op(B) block [kc, nc] + beta · C: the
+    // micro-kernel over every tile, walking down the A block (L2) with one B micro-panel (L1).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tiles<TKernel>(int mc, int kc, int nc, float* packA, float* packB, float* tile, float* c, int ldc, float beta)
+        where TKernel : struct, IMicroKernel
+    {
+        int mr = TKernel.Mr;
+        int nr = TKernel.Nr;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int nrEdge = Math.Min(nr, nc - jr);
+            float* bPanel = packB + ((long)jr * kc); // [kc, Nr]
+            for (int ir = 0; ir < mc; ir += mr)
             {
-                int nrEdge = Math.Min(nr, nc - jr);
-                float* bPanel = packB + ((long)jr * kc); // [kc, Nr]
-                for (int ir = 0; ir < mc; ir += mr)
+                int mrEdge = Math.Min(mr, mc - ir);
+                float* aPanel = packA + ((long)ir * kc); // [kc, Mr]
+                float* cTile = c + ((long)ir * ldc) + jr;
+                if (mrEdge == mr && nrEdge == nr)
                 {
-                    int mrEdge = Math.Min(mr, mc - ir);
-                    float* aPanel = packA + ((long)ir * kc); // [kc, Mr]
-                    float* cTile = c + ((long)(ic + ir) * ldc) + jr;
-                    if (mrEdge == mr && nrEdge == nr)
-                    {
-                        TKernel.Run(kc, aPanel, bPanel, cTile, ldc, beta);
-                    }
-                    else
-                    {
-                        TKernel.RunEdge(kc, aPanel, bPanel, tile, mrEdge, nrEdge);
-                        StoreEdge(tile, nr, cTile, ldc, mrEdge, nrEdge, beta);
-                    }
+                    TKernel.Run(kc, aPanel, bPanel, cTile, ldc, beta);
+                }
+                else
+                {
+                    TKernel.RunEdge(kc, aPanel, bPanel, tile, mrEdge, nrEdge);
+                    StoreEdge(tile, nr, cTile, ldc, mrEdge, nrEdge, beta);
                 }
             }
         }
