@@ -21,8 +21,13 @@
 // - Transposes are absorbed by the packing routines; no transposed copy is ever materialised.
 // - Edge tiles (m or n not a multiple of the tile) are computed into a scratch tile from
 //   zero-padded panels and then copied into C.
-// - Large products are split into column (or row) ranges, one per core; each range runs the
-//   serial algorithm with its own thread-static pack buffers. Small products stay on the caller.
+// - A large C written in one pass (beta 0, k within one block) is stored with non-temporal stores
+//   from its first 64-byte aligned column on (StreamMinC).
+// - Large products are split over the cores by column or row ranges, whichever gives the busiest
+//   core the least work. With a large op(A), column splits pack op(A) once into a buffer all workers
+//   share and take a few column chunks per core dynamically, each packing its own columns of op(B)
+//   (PackedColumns). Otherwise each range runs the serial algorithm with its own thread-static pack
+//   buffers. Small products stay on the caller.
 //
 // Traps
 // - Spans cannot be captured by the parallel lambda: buffers are pinned with `fixed` and plain
@@ -55,11 +60,30 @@ public static unsafe class Gemm
     // Products with fewer multiply-adds than this stay on the calling thread.
     internal const long ParallelThreshold = 1L << 21;
 
+    // A beta 0 product done in one k block writes C once and never reads it back: from this many
+    // floats of C (4 MB, twice L2) Kernel512 stores it with non-temporal stores, which skip reading
+    // every line of C into the cache before overwriting it (CNN fc dW, 1000 × 6272 × 64, in the
+    // pairs bench: 7.6 → 5.2 ms). When C would have stayed in cache (the same 25 MB C overwritten
+    // in a loop) they cost about 20%.
+    private const long StreamMinC = 1L << 20;
+
+    // Column splits with at least this many packed floats of op(A) share one packing of it
+    // (PackedColumns). Below, each worker packs all of op(A) itself: a second fork would cost more.
+    private const long SharedPackThreshold = 1L << 18;
+
+    // Column chunks per worker in PackedColumns: more than one lets a worker that started late or
+    // was interrupted take fewer.
+    private const int ChunksPerWorker = 2;
+
     [ThreadStatic]
     private static float[]? t_packA;
 
     [ThreadStatic]
     private static float[]? t_packB;
+
+    // All of op(A), packed once by PackedColumns for every worker (owned by the calling thread).
+    [ThreadStatic]
+    private static float[]? t_packAShared;
 
     // The micro-kernel Multiply uses on this machine.
     internal static KernelKind DefaultKind { get; } =
@@ -142,7 +166,13 @@ public static unsafe class Gemm
             float* bb = pb;
             float* cc = pc;
             var (splitColumns, step) = Split(m, n, workers);
-            if (splitColumns)
+            long packedA = (long)RoundUp(m, 12) * k;
+            if (splitColumns && packedA >= SharedPackThreshold && packedA <= int.MaxValue / 2)
+            {
+                // Column chunks taken dynamically, over one packing of op(A) shared by all workers.
+                PackedColumns(kind, workers, transA, transB, m, n, k, pa, lda, pb, ldb, pc, n, beta);
+            }
+            else if (splitColumns)
             {
                 // Column ranges: each worker owns C[:, j0:j1) and the matching columns of op(B).
                 Parallel.For(0, CeilDiv(n, step), t =>
@@ -230,6 +260,78 @@ public static unsafe class Gemm
 
     private static int RoundUp(int x, int multiple) => CeilDiv(x, multiple) * multiple;
 
+    private static void PackedColumns(KernelKind kind, int workers, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, float beta)
+    {
+        switch (kind)
+        {
+            case KernelKind.Vector512:
+                PackedColumns<Kernel512>(workers, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta);
+                break;
+            case KernelKind.Vector256:
+                PackedColumns<Kernel256>(workers, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta);
+                break;
+            default:
+                PackedColumns<KernelScalar>(workers, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta);
+                break;
+        }
+    }
+
+    // The column split. op(A) is packed once, every k block and every Mc block of it, into a buffer
+    // both cores read (it stays in L3); then C is cut into ChunksPerWorker column chunks per worker,
+    // taken dynamically. A chunk packs its own columns of op(B) one k block at a time (into its
+    // thread's buffer, in L2) and runs the micro-kernel over every tile. Nothing is packed twice, and
+    // a worker that starts late or is interrupted takes fewer chunks instead of delaying the call.
+    private static void PackedColumns<TKernel>(int workers, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, float beta)
+        where TKernel : struct, IMicroKernel
+    {
+        int mr = TKernel.Mr;
+        int nr = TKernel.Nr;
+        int kcStep = m >= Mc ? KcTall : Kc;
+        int mPad = RoundUp(m, mr);
+
+        // [k / Kc][mPad / Mr][kc, Mr]: block (pc, ic) starts at pc · mPad + ic · kc.
+        float* packA = PackBuffer(ref t_packAShared, mPad * k);
+        int mBlocks = CeilDiv(m, Mc);
+        int packJobs = CeilDiv(k, kcStep) * mBlocks;
+        void PackJob(int t)
+        {
+            int pc = t / mBlocks * kcStep;
+            int ic = t % mBlocks * Mc;
+            int kc = Math.Min(kcStep, k - pc);
+            PackA(transA, a, lda, ic, pc, Math.Min(Mc, m - ic), kc, mr, packA + ((long)pc * mPad) + ((long)ic * kc));
+        }
+
+        Parallel.For(0, packJobs, PackJob);
+
+        // Chunk t is C[:, Edge(t) : Edge(t + 1)): equal widths to the nearest half panel (Kernel512
+        // has a half-width edge tile), and about Nc at most.
+        int chunks = Math.Max(workers * ChunksPerWorker, CeilDiv(n, Nc));
+        int align = Math.Max(1, nr / 2);
+        int Edge(int t) => t == chunks ? n : (int)Math.Round((double)t * n / chunks / align) * align;
+        Parallel.For(0, chunks, t =>
+        {
+            int j0 = Edge(t);
+            int nc = Edge(t + 1) - j0;
+            if (nc <= 0)
+            {
+                return;
+            }
+
+            float* packB = PackBuffer(ref t_packB, RoundUp(nc, nr) * Math.Min(kcStep, k));
+            float* tile = stackalloc float[mr * nr]; // [Mr, Nr] scratch for edge tiles
+            for (int pc = 0; pc < k; pc += kcStep)
+            {
+                int kc = Math.Min(kcStep, k - pc);
+                PackB(transB, b, ldb, pc, j0, kc, nc, nr, packB);
+                for (int ic = 0; ic < m; ic += Mc)
+                {
+                    float* aBlock = packA + ((long)pc * mPad) + ((long)ic * kc);
+                    Tiles<TKernel>(Math.Min(Mc, m - ic), kc, nc, aBlock, packB, tile, c + ((long)ic * ldc) + j0, ldc, pc == 0 ? beta : 1f, false);
+                }
+            }
+        });
+    }
+
     private static void Blocked(KernelKind kind, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, float beta)
     {
         switch (kind)
@@ -261,6 +363,21 @@ public static unsafe class Gemm
         }
 
         int kcStep = m >= Mc ? KcTall : Kc;
+        bool stream = TKernel.Streams && beta == 0f && k <= kcStep && (long)m * n >= StreamMinC && ldc % 16 == 0;
+        if (stream)
+        {
+            // Non-temporal stores need 64-byte aligned tiles: the columns before the first aligned
+            // one go through the ordinary path.
+            int lead = (int)((64 - ((nint)c & 63)) & 63) / sizeof(float);
+            if (lead > 0)
+            {
+                Blocked<TKernel>(transA, transB, m, lead, k, a, lda, b, ldb, c, ldc, beta);
+                b = transB ? b + ((long)lead * ldb) : b + lead;
+                c += lead;
+                n -= lead;
+            }
+        }
+
         int kcMax = Math.Min(kcStep, k);
         float* packA = PackBuffer(ref t_packA, RoundUp(Math.Min(Mc, m), mr) * kcMax);
         float* packB = PackBuffer(ref t_packB, RoundUp(Math.Min(Nc, n), nr) * kcMax);
@@ -273,41 +390,55 @@ public static unsafe class Gemm
             {
                 int kc = Math.Min(kcStep, k - pc);
                 PackB(transB, b, ldb, pc, jc, kc, nc, nr, packB);
-                MacroBlock<TKernel>(transA, a, lda, m, pc, kc, nc, packB, packA, tile, c + jc, ldc, pc == 0 ? beta : 1f);
+                MacroBlock<TKernel>(transA, a, lda, m, pc, kc, nc, packB, packA, tile, c + jc, ldc, pc == 0 ? beta : 1f, stream);
             }
+        }
+
+        if (stream)
+        {
+            Sse.StoreFence();
         }
     }
 
     // C[0:m, 0:nc] = op(A)[0:m, pc : pc + kc] · packed op(B) block [kc, nc] + beta · C: packs op(A)
     // Mc rows at a time and runs the micro-kernel over every tile of the block.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MacroBlock<TKernel>(bool transA, float* a, int lda, int m, int pc, int kc, int nc, float* packB, float* packA, float* tile, float* c, int ldc, float beta)
+    private static void MacroBlock<TKernel>(bool transA, float* a, int lda, int m, int pc, int kc, int nc, float* packB, float* packA, float* tile, float* c, int ldc, float beta, bool stream)
+        where TKernel : struct, IMicroKernel
+    {
+        for (int ic = 0; ic < m; ic += Mc)
+        {
+            int mc = Math.Min(Mc, m - ic);
+            PackA(transA, a, lda, ic, pc, mc, kc, TKernel.Mr, packA);
+            Tiles<TKernel>(mc, kc, nc, packA, packB, tile, c + ((long)ic * ldc), ldc, beta, stream);
+        }
+    }
+
+    // C[0:mc, 0:nc] = packed op(A) block [mc, kc] · packed op(B) block [kc, nc] + beta · C: the
+    // micro-kernel over every tile, walking down the A block (L2) with one B micro-panel (L1).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tiles<TKernel>(int mc, int kc, int nc, float* packA, float* packB, float* tile, float* c, int ldc, float beta, bool stream)
         where TKernel : struct, IMicroKernel
     {
         int mr = TKernel.Mr;
         int nr = TKernel.Nr;
-        for (int ic = 0; ic < m; ic += Mc)
+        for (int jr = 0; jr < nc; jr += nr)
         {
-            int mc = Math.Min(Mc, m - ic);
-            PackA(transA, a, lda, ic, pc, mc, kc, mr, packA);
-            for (int jr = 0; jr < nc; jr += nr)
+            int nrEdge = Math.Min(nr, nc - jr);
+            float* bPanel = packB + ((long)jr * kc); // [kc, Nr]
+            for (int ir = 0; ir < mc; ir += mr)
             {
-                int nrEdge = Math.Min(nr, nc - jr);
-                float* bPanel = packB + ((long)jr * kc); // [kc, Nr]
-                for (int ir = 0; ir < mc; ir += mr)
+                int mrEdge = Math.Min(mr, mc - ir);
+                float* aPanel = packA + ((long)ir * kc); // [kc, Mr]
+                float* cTile = c + ((long)ir * ldc) + jr;
+                if (mrEdge == mr && nrEdge == nr)
                 {
-                    int mrEdge = Math.Min(mr, mc - ir);
-                    float* aPanel = packA + ((long)ir * kc); // [kc, Mr]
-                    float* cTile = c + ((long)(ic + ir) * ldc) + jr;
-                    if (mrEdge == mr && nrEdge == nr)
-                    {
-                        TKernel.Run(kc, aPanel, bPanel, cTile, ldc, beta);
-                    }
-                    else
-                    {
-                        TKernel.RunEdge(kc, aPanel, bPanel, tile, mrEdge, nrEdge);
-                        StoreEdge(tile, nr, cTile, ldc, mrEdge, nrEdge, beta);
-                    }
+                    TKernel.Run(kc, aPanel, bPanel, cTile, ldc, beta, stream);
+                }
+                else
+                {
+                    TKernel.RunEdge(kc, aPanel, bPanel, tile, mrEdge, nrEdge);
+                    StoreEdge(tile, nr, cTile, ldc, mrEdge, nrEdge, beta);
                 }
             }
         }
@@ -577,7 +708,10 @@ public static unsafe class Gemm
 
         static abstract int Nr { get; }
 
-        static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float beta);
+        // Whether Run honours stream: non-temporal stores of a beta 0 tile whose rows are 64-byte aligned.
+        static abstract bool Streams { get; }
+
+        static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float beta, bool stream);
 
         // An edge tile: at least the first rows × cols of the Mr × Nr product into tile [Mr, Nr]
         // (leading dimension Nr, beta 0); the panels keep their full Mr and Nr strides.
@@ -635,6 +769,8 @@ public static unsafe class Gemm
 
         public static int Nr => 32;
 
+        public static bool Streams => true;
+
         // Edge tiles compute only the rows (4, 8 or 12) and column halves (16 or 32) they need.
         public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols)
         {
@@ -645,7 +781,7 @@ public static unsafe class Gemm
                 case (1, true): Tile512<Rows8x16>(kc, a, b, tile); break;
                 case (1, false): Tile512<Rows8x32>(kc, a, b, tile); break;
                 case (2, true): Tile512<Rows12x16>(kc, a, b, tile); break;
-                default: Run(kc, a, b, tile, Nr, 0f); break;
+                default: Run(kc, a, b, tile, Nr, 0f, false); break;
             }
         }
 
@@ -735,7 +871,7 @@ public static unsafe class Gemm
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta, bool stream)
         {
             Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
             Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -787,24 +923,29 @@ public static unsafe class Gemm
                 b += 32;
             }
 
-            Store(c, c00, c01, beta);
-            Store(c + ldc, c10, c11, beta);
-            Store(c + (2 * ldc), c20, c21, beta);
-            Store(c + (3 * ldc), c30, c31, beta);
-            Store(c + (4 * ldc), c40, c41, beta);
-            Store(c + (5 * ldc), c50, c51, beta);
-            Store(c + (6 * ldc), c60, c61, beta);
-            Store(c + (7 * ldc), c70, c71, beta);
-            Store(c + (8 * ldc), c80, c81, beta);
-            Store(c + (9 * ldc), c90, c91, beta);
-            Store(c + (10 * ldc), ca0, ca1, beta);
-            Store(c + (11 * ldc), cb0, cb1, beta);
+            Store(c, c00, c01, beta, stream);
+            Store(c + ldc, c10, c11, beta, stream);
+            Store(c + (2 * ldc), c20, c21, beta, stream);
+            Store(c + (3 * ldc), c30, c31, beta, stream);
+            Store(c + (4 * ldc), c40, c41, beta, stream);
+            Store(c + (5 * ldc), c50, c51, beta, stream);
+            Store(c + (6 * ldc), c60, c61, beta, stream);
+            Store(c + (7 * ldc), c70, c71, beta, stream);
+            Store(c + (8 * ldc), c80, c81, beta, stream);
+            Store(c + (9 * ldc), c90, c91, beta, stream);
+            Store(c + (10 * ldc), ca0, ca1, beta, stream);
+            Store(c + (11 * ldc), cb0, cb1, beta, stream);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Store(float* c, Vector512<float> v0, Vector512<float> v1, float beta)
+        private static void Store(float* c, Vector512<float> v0, Vector512<float> v1, float beta, bool stream = false)
         {
-            if (beta == 0f)
+            if (stream)
+            {
+                Avx512F.StoreAlignedNonTemporal(c, v0);
+                Avx512F.StoreAlignedNonTemporal(c + 16, v1);
+            }
+            else if (beta == 0f)
             {
                 Vector512.Store(v0, c);
                 Vector512.Store(v1, c + 16);
@@ -830,10 +971,12 @@ public static unsafe class Gemm
 
         public static int Nr => 16;
 
-        public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols) => Run(kc, a, b, tile, Nr, 0f);
+        public static bool Streams => false;
+
+        public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols) => Run(kc, a, b, tile, Nr, 0f, false);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta, bool stream)
         {
             Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
             Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -901,10 +1044,12 @@ public static unsafe class Gemm
 
         public static int Nr => 4;
 
-        public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols) => Run(kc, a, b, tile, Nr, 0f);
+        public static bool Streams => false;
+
+        public static void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols) => Run(kc, a, b, tile, Nr, 0f, false);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta)
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float beta, bool stream)
         {
             float* acc = stackalloc float[16]; // [4, 4]
             new Span<float>(acc, 16).Clear();

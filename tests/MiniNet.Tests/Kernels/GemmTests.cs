@@ -114,10 +114,13 @@ public class GemmTests
     [InlineData(37, 2100, 5, false, true, 0.5f)]
     [InlineData(401, 45, 513, true, true, -0.5f)]
     [InlineData(50, 70, 1100, true, false, 1f)]
+    [InlineData(250, 900, 1100, false, false, 0.5f)]
+    [InlineData(250, 900, 1100, true, true, 0f)]
     public void Threaded_and_blocked_paths_match_naive(int m, int n, int k, bool transA, bool transB, float beta)
     {
         // These cover the column and the row split, several k blocks (Kc = 256, or 512 from m = 192) with beta applied
-        // only to the first, several m blocks (Mc = 192) and several n blocks (Nc = 2048).
+        // only to the first, several m blocks (Mc = 192) and several n blocks (Nc = 2048). From 2^18 packed floats of op(A)
+        // (250 × 1100) the column split packs op(A) once, in parallel, for all workers (PackedColumns).
         var rng = new Random(3);
         float[] a = Random(rng, m * k);
         float[] b = Random(rng, k * n);
@@ -132,6 +135,52 @@ public class GemmTests
             c = (float[])c0.Clone();
             Gemm.MultiplyWith(kind, parallel: true, transA, transB, m, n, k, a, b, c, beta);
             AssertClose(expected, c, $"{kind} m={m} n={n} k={k}");
+        }
+    }
+
+    // PackedColumns with more column chunks than 2 per worker: n = 8300 > 4 · Nc gives five chunks of about
+    // 1660 columns (half-panel edges). Too large for the naive loop: the serial blocked path, itself checked against
+    // naive above, is the reference; the scalar kernel is skipped for time.
+    [Theory]
+    [InlineData(64, 8300, 4100, false, true, 0.5f)]
+    [InlineData(70, 8300, 3800, true, false, 0f)]
+    public void Shared_pack_column_chunks_match_serial(int m, int n, int k, bool transA, bool transB, float beta)
+    {
+        var rng = new Random(6);
+        float[] a = Random(rng, m * k);
+        float[] b = Random(rng, k * n);
+        float[] c0 = Random(rng, m * n);
+        foreach (Gemm.KernelKind kind in SupportedKinds().Where(kind => kind != Gemm.KernelKind.Scalar))
+        {
+            float[] expected = (float[])c0.Clone();
+            Gemm.MultiplyWith(kind, parallel: false, transA, transB, m, n, k, a, b, expected, beta);
+            float[] c = (float[])c0.Clone();
+            Gemm.MultiplyWith(kind, parallel: true, transA, transB, m, n, k, a, b, c, beta);
+            AssertClose(expected, c, $"{kind} m={m} n={n} k={k}");
+        }
+    }
+
+    // Non-temporal stores: beta 0, one k block, C of at least 2^20 floats with rows a multiple of 16 floats. C starts at
+    // several offsets, so its first 64-byte aligned column (where streaming starts) moves; old NaN must not leak.
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void Streamed_stores_match_naive(bool transA, bool transB)
+    {
+        const int m = 131, n = 8064, k = 40;
+        var rng = new Random(7);
+        float[] a = Random(rng, m * k);
+        float[] b = Random(rng, k * n);
+        float[] expected = new float[m * n];
+        Gemm.MultiplyNaive(transA, transB, m, n, k, a, b, expected);
+        foreach (int offset in new[] { 0, 1, 6, 15 })
+        {
+            float[] c = Enumerable.Repeat(float.NaN, offset + (m * n)).ToArray();
+            foreach (bool parallel in new[] { false, true })
+            {
+                Gemm.MultiplyWith(Gemm.DefaultKind, parallel, transA, transB, m, n, k, a, b, c.AsSpan(offset), 0f);
+                AssertClose(expected, c[offset..], $"offset={offset} parallel={parallel}");
+            }
         }
     }
 
