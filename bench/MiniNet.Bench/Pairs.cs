@@ -55,13 +55,20 @@ public static class Pairs
     }
 
     // Each measurement starts after a full collection with the finalizers run, as BenchmarkDotNet does
-    // before each iteration: neither side pays inside its timing for the other's garbage (TorchSharp's
-    // tensor handles are finalizable; MiniNet's pool leases too).
+    // before each iteration, and after the other side's threads have gone idle: neither side pays inside
+    // its timing for the other's garbage (TorchSharp's tensor handles are finalizable; MiniNet's pool
+    // leases too), nor for its idle threads. libgomp's workers busy-wait after each parallel region
+    // (GOMP_SPINCOUNT, 300,000 spins by default: milliseconds here), so on two cores a MiniNet block
+    // that starts right after PyTorch's loses a core for its first milliseconds; .NET's pool threads
+    // spin too, for less. 60 ms covers both, and each block still starts from sleeping threads.
+    const int IdleMs = 60;
+
     static double Run(Action a, int reps)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
+        Thread.Sleep(IdleMs);
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < reps; i++) a();
         return clock.Elapsed.TotalMilliseconds / reps;
