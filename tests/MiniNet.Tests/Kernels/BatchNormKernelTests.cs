@@ -16,7 +16,7 @@ public class BatchNormKernelTests
         {
             foreach (int c in new[] { 1, 3, 17 })
             {
-                foreach (int s in new[] { 1, 7, 49 })
+                foreach (int s in new[] { 1, 7, 49, 100, 787 })   // 100 and 787: the blocked segment loop and its tails
                 {
                     data.Add(n, c, s, true);
                     data.Add(n, c, s, false);
