@@ -2,7 +2,7 @@
 // machine's two cores. Commands:
 //   pairs [filter]   the target table: alternating pairs in one process, median ratios (default)
 //   scaling          BatchNorm at 0.1 to 100 MB and GEMM from 64 to 2048
-//   kernels          the kernel-only BatchNorm cases, MiniNet alone: min and median of 200 calls
+//   kernels          the kernel-only BatchNorm cases, MiniNet alone: min and median of 200 calls after the pairs' warm-up
 //   alone [filter]   the target cases one side at a time (all MiniNet calls, then all PyTorch calls): min and median
 //   profile [cnn|mlp] each layer of a seed model timed alone (forward, forward + backward)
 //   epoch [mnist-mlp|mnist-cnn] [epochs]  whole epochs of the sample against the same model in TorchSharp (MNIST from the cache)
@@ -83,16 +83,8 @@ static void KernelTimes(string filter)
     foreach (var c in Cases.BatchNormKernels(64, 32, 28, 28).Concat(Cases.BatchNormKernels(128, 256, 1, 1)))
     {
         if (!$"{c.Group} {c.Name}".Contains(filter, StringComparison.OrdinalIgnoreCase) && filter != "batchnorm") continue;
-        for (int i = 0; i < 20; i++) c.MiniNet();
-        var times = new double[200];
-        for (int i = 0; i < times.Length; i++)
-        {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            c.MiniNet();
-            times[i] = clock.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(times);
-        Console.WriteLine($"| {c.Name} | {times[0]:G4} | {times[100]:G4} | {c.Bytes / times[0] / 1e6:F1} |");
+        var (min, median) = MinMedian(c.MiniNet);
+        Console.WriteLine($"| {c.Name} | {min:G4} | {median:G4} | {c.Bytes / min / 1e6:F1} |");
     }
 }
 
@@ -105,26 +97,28 @@ static void Alone(string filter)
     foreach (var c in Targets())
     {
         if (!$"{c.Group} {c.Name}".Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
-        var (mineMin, mineMedian) = Times(c.MiniNet);
-        var (theirMin, theirMedian) = Times(c.Torch);
+        var (mineMin, mineMedian) = MinMedian(c.MiniNet);
+        var (theirMin, theirMedian) = MinMedian(c.Torch);
         Console.WriteLine($"| {c.Group} {c.Name} | {mineMin:G4} | {mineMedian:G4} | {theirMin:G4} | {theirMedian:G4} |");
     }
+}
 
-    static (double Min, double Median) Times(Action action)
+// The minimum and median of 200 calls after the pairs' warm-up (robust to a busy machine); the
+// collections they caused go to stderr.
+static (double Min, double Median) MinMedian(Action action)
+{
+    Pairs.WarmUp(action);
+    int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2), induced = MiniNet.Backends.CpuArrayPool.Shared.InducedCollections;
+    var times = new double[200];
+    for (int i = 0; i < times.Length; i++)
     {
-        Pairs.WarmUp(action);
-        int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2), induced = MiniNet.Backends.CpuArrayPool.Shared.InducedCollections;
-        var times = new double[200];
-        for (int i = 0; i < times.Length; i++)
-        {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            action();
-            times[i] = clock.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(times);
-        Console.Error.WriteLine($"collections over 200 calls: gen0 {GC.CollectionCount(0) - g0}, gen1 {GC.CollectionCount(1) - g1}, gen2 {GC.CollectionCount(2) - g2}, induced by the pool {MiniNet.Backends.CpuArrayPool.Shared.InducedCollections - induced}");
-        return (times[0], times[100]);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        action();
+        times[i] = clock.Elapsed.TotalMilliseconds;
     }
+    Array.Sort(times);
+    Console.Error.WriteLine($"collections over 200 calls: gen0 {GC.CollectionCount(0) - g0}, gen1 {GC.CollectionCount(1) - g1}, gen2 {GC.CollectionCount(2) - g2}, induced by the pool {MiniNet.Backends.CpuArrayPool.Shared.InducedCollections - induced}");
+    return (times[0], times[100]);
 }
 
 static IEnumerable<Case> Scaling()

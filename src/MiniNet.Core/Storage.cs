@@ -34,9 +34,6 @@ public abstract class Storage
     /// <summary>Whether the last holder let go (<see cref="Tensor.Dispose"/>): the buffer is back in its pool and may not be used.</summary>
     public bool IsReleased => Volatile.Read(ref _released) != 0;
 
-    /// <summary>Tensors and graph nodes holding this storage (for tests and diagnostics).</summary>
-    internal int Holds => Volatile.Read(ref _holds);
-
     internal void Hold() => Interlocked.Increment(ref _holds);
 
     // Drops one hold; the last one releases the buffer.

@@ -4,8 +4,9 @@
 // backend's pool owns. The pool keeps every buffer it ever allocated reachable, so ILGPU's own
 // finalizers never free device memory on the finalizer thread (where no CUDA context is current).
 // When a handle is released (its last tensor disposed, see Storage.cs) or collected, it hands the
-// buffer back to the pool through a concurrent queue; the next allocation of that exact length reuses it (a caching allocator, as PyTorch's CUDA
-// one: training steps allocate the same sizes every step). Reuse is safe without waiting for the GPU
+// buffer back to the pool through a concurrent queue; the next allocation of that exact length
+// reuses it (a caching allocator, as PyTorch's CUDA one: training steps allocate the same sizes
+// every step). Reuse is safe without waiting for the GPU
 // because every kernel and copy of a backend runs on one stream, in order.
 //
 // Each live handle adds its bytes to the GC's memory pressure, so that collections (and with them the

@@ -9,9 +9,9 @@
 // with the next epoch, so a resumed run's curve is the one it would have drawn without stopping.
 //
 // Buffers: each training step and each evaluation batch runs in a dispose scope (Tensor.NewDisposeScope),
-// and the loader's batch is disposed after it, so activations and gradients return to the pool when
-// the step ends instead of at the next collection. A model that keeps an op result across steps must
-// call DetachFromDisposeScope() on it.
+// and the loader's batch is disposed after it, so activations and the gradients between layers return
+// to the pool when the step ends instead of at the next collection. A model that keeps an op result
+// across steps must call DetachFromDisposeScope() on it.
 using System.Diagnostics;
 using System.Globalization;
 using MiniNet.Data;
@@ -138,7 +138,7 @@ public sealed class Trainer
         var device = Model.Device;   // batches are made on the CPU and copied to the model's device
         foreach (var (inputs, targets) in train)
         {
-            // The step's activations and gradients go back to the pool when it ends, as in PyTorch.
+            // The step's activations and the gradients between layers go back to the pool when it ends, as in PyTorch.
             using var scope = Tensor.NewDisposeScope();
             using var batchInputs = inputs;
             Optimizer.ZeroGrad();

@@ -6,9 +6,9 @@
 // How an array comes back: at once when its storage is released (the last tensor over it disposed,
 // see Storage.cs); otherwise through a small finalizable Lease that the CpuStorage holds (CpuStorage
 // itself has no finalizer). When the storage becomes unreachable, so does its lease; the lease's
-// finalizer returns the array to its bucket. An array is therefore reused only
-// once the storage owning it can no longer be read. (Trap: a caller who copies CpuStorage.Data out
-// and keeps it past the storage's lifetime must keep the storage alive too.)
+// finalizer returns the array to its bucket. An array is therefore reused only once the storage
+// owning it can no longer be read. (Trap: a caller who copies CpuStorage.Data out and keeps it past
+// the storage's lifetime must keep the storage alive too, and not dispose its tensors.)
 //
 // When collections run: renting from the pool allocates nothing large, so the GC may not run for a
 // long time while dead storages hold their arrays; a loop would then cycle through ever more cold

@@ -225,24 +225,36 @@ public class DisposeScopeTests
         Assert.Null(DisposeScope.Current);
     }
 
+    // A module whose weight is an op result (made inside whatever scope is open when it is built).
+    sealed class Scaled : MiniNet.Layers.Module
+    {
+        public Scaled() => Weight = RegisterParameter("weight", Tensor.Ones(4, 3) * 0.5f)!;
+
+        public Tensor Weight { get; }
+
+        public override Tensor Forward(Tensor x) => x.MatMul(Weight.T);
+    }
+
     [Fact]
     public void ATrainingStepInAScopeKeepsTheModelAndOptimizerState()
     {
-        // Parameters made from an op result, momentum buffers made in the first step: none may be disposed.
-        var w = (Tensor.Ones(4, 3) * 0.5f).DetachFromDisposeScope();
-        w.RequiresGrad = true;
-        var opt = new MiniNet.Optim.SGD([w], lr: 0.1, momentum: 0.9);
+        // The module is built in a scope that then closes: its registered parameter must survive it.
+        // The momentum buffers are made in the first step's scope: they must survive it too.
+        Scaled model;
+        using (Tensor.NewDisposeScope()) model = new Scaled();
+        Assert.False(model.Weight.IsDisposed);
+        var opt = new MiniNet.Optim.SGD(model.Parameters(), lr: 0.1, momentum: 0.9);
         var x = Tensor.FromArray([1f, 2f, 3f, 4f, 5f, 6f], 2, 3);
-        var before = w.ToArray();
+        var before = model.Weight.ToArray();
         for (int step = 0; step < 3; step++)
         {
             using var _ = Tensor.NewDisposeScope();
             opt.ZeroGrad();
-            var loss = Functional.CrossEntropy(x.MatMul(w.T), [0, 3]);
+            var loss = Functional.CrossEntropy(model.Forward(x), [0, 3]);
             loss.Backward();
             opt.Step();
         }
-        Assert.NotEqual(before, w.ToArray());
-        Assert.All(w.ToArray(), v => Assert.True(float.IsFinite(v)));
+        Assert.NotEqual(before, model.Weight.ToArray());
+        Assert.All(model.Weight.ToArray(), v => Assert.True(float.IsFinite(v)));
     }
 }
