@@ -100,7 +100,7 @@ public sealed class CpuBackend : Backend
             return;
         }
         int half = (length / 2 + 15) & ~15;
-        Parallel.Invoke(() => body(0, half), () => body(half, length - half));
+        ForkJoin.For(2, part => body(part == 0 ? 0 : half, part == 0 ? half : length - half));
     }
 
     /// <inheritdoc/>

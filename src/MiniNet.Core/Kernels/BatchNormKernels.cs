@@ -305,7 +305,7 @@ public static unsafe class BatchNormKernels
 
     // Separate from Run so that the closure is only allocated when the work runs in parallel.
     private static void RunParallel(Job job, bool backward, bool rows, int perTask, int tasks) =>
-        Parallel.For(0, tasks, t => RunTask(job, backward, rows, t * perTask, Math.Min(job.C, (t + 1) * perTask)));
+        ForkJoin.For(tasks, t => RunTask(job, backward, rows, t * perTask, Math.Min(job.C, (t + 1) * perTask)));
 
     private static void RunTask(in Job job, bool backward, bool rows, int c0, int c1)
     {
@@ -374,7 +374,7 @@ public static unsafe class BatchNormKernels
             ScaleShiftSegments(job, coefficients, 0, segments);
             return;
         }
-        Parallel.For(0, parts, p => ScaleShiftSegments(job, coefficients, segments * p / parts, segments * (p + 1) / parts));
+        ForkJoin.For(parts, p => ScaleShiftSegments(job, coefficients, segments * p / parts, segments * (p + 1) / parts));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -94,16 +94,12 @@ public static unsafe class Conv2dKernels
                 return;
             }
 
-            Parallel.For(
-                0,
-                n,
-                () => ArrayPool<float>.Shared.Rent(Math.Max(colsLength, 1)),
-                (i, _, scratch) =>
-                {
-                    ForwardImage(s, i, xs, ws, bs, ys, scratch, parallelGemm: false);
-                    return scratch;
-                },
-                scratch => ArrayPool<float>.Shared.Return(scratch));
+            ForkJoin.For(n, i =>
+            {
+                float[] scratch = ArrayPool<float>.Shared.Rent(Math.Max(colsLength, 1));
+                ForwardImage(s, i, xs, ws, bs, ys, scratch, parallelGemm: false);
+                ArrayPool<float>.Shared.Return(scratch);
+            });
         }
     }
 
@@ -195,7 +191,7 @@ public static unsafe class Conv2dKernels
             fixed (float* pPartials = partials)
             {
                 float* partialBase = pPartials;
-                Parallel.For(0, chunks, c =>
+                ForkJoin.For(chunks, c =>
                 {
                     float[] scratch = ArrayPool<float>.Shared.Rent(scratchLength);
                     fixed (float* pScratch = scratch)

@@ -41,7 +41,7 @@ using System.Runtime.Intrinsics.X86;
 namespace MiniNet.Kernels;
 
 /// <summary>Single-precision general matrix multiply on row-major contiguous buffers.</summary>
-public static unsafe class Gemm
+public static unsafe partial class Gemm
 {
     // k steps per packed block: a Kc × 32 B micro-panel is 32 KiB and stays in L1.
     private const int Kc = 256;
@@ -156,6 +156,12 @@ public static unsafe class Gemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             int workers = parallel ? Workers(m, n, k) : 1;
+            if (transB && !transA && UseSwapped(m, k))
+            {
+                Swapped(kind, workers, m, n, k, pa, lda, pb, ldb, pc, n, beta);
+                return;
+            }
+
             if (workers <= 1)
             {
                 Blocked(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, n, beta);
@@ -175,7 +181,7 @@ public static unsafe class Gemm
             else if (splitColumns)
             {
                 // Column ranges: each worker owns C[:, j0:j1) and the matching columns of op(B).
-                Parallel.For(0, CeilDiv(n, step), t =>
+                ForkJoin.For(CeilDiv(n, step), t =>
                 {
                     int j0 = t * step;
                     int width = Math.Min(step, n - j0);
@@ -186,7 +192,7 @@ public static unsafe class Gemm
             else
             {
                 // Row ranges: each worker owns C[i0:i1, :] and the matching rows of op(A).
-                Parallel.For(0, CeilDiv(m, step), t =>
+                ForkJoin.For(CeilDiv(m, step), t =>
                 {
                     int i0 = t * step;
                     int height = Math.Min(step, m - i0);
@@ -301,14 +307,14 @@ public static unsafe class Gemm
             PackA(transA, a, lda, ic, pc, Math.Min(Mc, m - ic), kc, mr, packA + ((long)pc * mPad) + ((long)ic * kc));
         }
 
-        Parallel.For(0, packJobs, PackJob);
+        ForkJoin.For(packJobs, PackJob);
 
         // Chunk t is C[:, Edge(t) : Edge(t + 1)): equal widths to the nearest half panel (Kernel512
         // has a half-width edge tile), and about Nc at most.
         int chunks = Math.Max(workers * ChunksPerWorker, CeilDiv(n, Nc));
         int align = Math.Max(1, nr / 2);
         int Edge(int t) => t == chunks ? n : (int)Math.Round((double)t * n / chunks / align) * align;
-        Parallel.For(0, chunks, t =>
+        ForkJoin.For(chunks, t =>
         {
             int j0 = Edge(t);
             int nc = Edge(t + 1) - j0;
@@ -713,6 +719,9 @@ public static unsafe class Gemm
 
         static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float beta, bool stream);
 
+        // Run with A unpacked: Mr rows of A, each kc contiguous floats, lda floats apart.
+        static abstract void RunRows(int kc, float* a, nint lda, float* b, float* c, int ldc, float beta);
+
         // An edge tile: at least the first rows × cols of the Mr × Nr product into tile [Mr, Nr]
         // (leading dimension Nr, beta 0); the panels keep their full Mr and Nr strides.
         static abstract void RunEdge(int kc, float* a, float* b, float* tile, int rows, int cols);
@@ -937,6 +946,80 @@ public static unsafe class Gemm
             Store(c + (11 * ldc), cb0, cb1, beta, stream);
         }
 
+        // Run over Mr unpacked rows of A: each k step broadcasts A[i, p] from row i directly.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void RunRows(int kc, float* a, nint lda, float* b, float* c, int ldc, float beta)
+        {
+            float* a0 = a;
+            float* a4 = a + (4 * lda);
+            float* a8 = a + (8 * lda);
+            nint l1 = lda, l2 = 2 * lda, l3 = 3 * lda;
+            Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+            Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+            Vector512<float> c80 = default, c81 = default, c90 = default, c91 = default;
+            Vector512<float> ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+            for (int p = 0; p < kc; p++)
+            {
+                Vector512<float> b0 = Vector512.Load(b);
+                Vector512<float> b1 = Vector512.Load(b + 16);
+                Vector512<float> ai = Vector512.Create(a0[0]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a0[l1]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a0[l2]);
+                c20 = Vector512.FusedMultiplyAdd(ai, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector512.Create(a0[l3]);
+                c30 = Vector512.FusedMultiplyAdd(ai, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+                ai = Vector512.Create(a4[0]);
+                c40 = Vector512.FusedMultiplyAdd(ai, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                ai = Vector512.Create(a4[l1]);
+                c50 = Vector512.FusedMultiplyAdd(ai, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+                ai = Vector512.Create(a4[l2]);
+                c60 = Vector512.FusedMultiplyAdd(ai, b0, c60);
+                c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+                ai = Vector512.Create(a4[l3]);
+                c70 = Vector512.FusedMultiplyAdd(ai, b0, c70);
+                c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+                ai = Vector512.Create(a8[0]);
+                c80 = Vector512.FusedMultiplyAdd(ai, b0, c80);
+                c81 = Vector512.FusedMultiplyAdd(ai, b1, c81);
+                ai = Vector512.Create(a8[l1]);
+                c90 = Vector512.FusedMultiplyAdd(ai, b0, c90);
+                c91 = Vector512.FusedMultiplyAdd(ai, b1, c91);
+                ai = Vector512.Create(a8[l2]);
+                ca0 = Vector512.FusedMultiplyAdd(ai, b0, ca0);
+                ca1 = Vector512.FusedMultiplyAdd(ai, b1, ca1);
+                ai = Vector512.Create(a8[l3]);
+                cb0 = Vector512.FusedMultiplyAdd(ai, b0, cb0);
+                cb1 = Vector512.FusedMultiplyAdd(ai, b1, cb1);
+                a0++;
+                a4++;
+                a8++;
+                b += 32;
+            }
+
+            Store(c, c00, c01, beta);
+            Store(c + ldc, c10, c11, beta);
+            Store(c + (2 * ldc), c20, c21, beta);
+            Store(c + (3 * ldc), c30, c31, beta);
+            Store(c + (4 * ldc), c40, c41, beta);
+            Store(c + (5 * ldc), c50, c51, beta);
+            Store(c + (6 * ldc), c60, c61, beta);
+            Store(c + (7 * ldc), c70, c71, beta);
+            Store(c + (8 * ldc), c80, c81, beta);
+            Store(c + (9 * ldc), c90, c91, beta);
+            Store(c + (10 * ldc), ca0, ca1, beta);
+            Store(c + (11 * ldc), cb0, cb1, beta);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Store(float* c, Vector512<float> v0, Vector512<float> v1, float beta, bool stream = false)
         {
@@ -1015,6 +1098,51 @@ public static unsafe class Gemm
             Store(c + (5 * ldc), c50, c51, beta);
         }
 
+        // Run over Mr unpacked rows of A: each k step broadcasts A[i, p] from row i directly.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void RunRows(int kc, float* a, nint lda, float* b, float* c, int ldc, float beta)
+        {
+            float* a0 = a;
+            float* a3 = a + (3 * lda);
+            nint l1 = lda, l2 = 2 * lda;
+            Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
+            for (int p = 0; p < kc; p++)
+            {
+                Vector256<float> b0 = Vector256.Load(b);
+                Vector256<float> b1 = Vector256.Load(b + 8);
+                Vector256<float> ai = Vector256.Create(a0[0]);
+                c00 = Fma.MultiplyAdd(ai, b0, c00);
+                c01 = Fma.MultiplyAdd(ai, b1, c01);
+                ai = Vector256.Create(a0[l1]);
+                c10 = Fma.MultiplyAdd(ai, b0, c10);
+                c11 = Fma.MultiplyAdd(ai, b1, c11);
+                ai = Vector256.Create(a0[l2]);
+                c20 = Fma.MultiplyAdd(ai, b0, c20);
+                c21 = Fma.MultiplyAdd(ai, b1, c21);
+                ai = Vector256.Create(a3[0]);
+                c30 = Fma.MultiplyAdd(ai, b0, c30);
+                c31 = Fma.MultiplyAdd(ai, b1, c31);
+                ai = Vector256.Create(a3[l1]);
+                c40 = Fma.MultiplyAdd(ai, b0, c40);
+                c41 = Fma.MultiplyAdd(ai, b1, c41);
+                ai = Vector256.Create(a3[l2]);
+                c50 = Fma.MultiplyAdd(ai, b0, c50);
+                c51 = Fma.MultiplyAdd(ai, b1, c51);
+                a0++;
+                a3++;
+                b += 16;
+            }
+
+            Store(c, c00, c01, beta);
+            Store(c + ldc, c10, c11, beta);
+            Store(c + (2 * ldc), c20, c21, beta);
+            Store(c + (3 * ldc), c30, c31, beta);
+            Store(c + (4 * ldc), c40, c41, beta);
+            Store(c + (5 * ldc), c50, c51, beta);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Store(float* c, Vector256<float> v0, Vector256<float> v1, float beta)
         {
@@ -1065,6 +1193,28 @@ public static unsafe class Gemm
                 }
 
                 a += 4;
+                b += 4;
+            }
+
+            StoreEdge(acc, 4, c, ldc, 4, 4, beta);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void RunRows(int kc, float* a, nint lda, float* b, float* c, int ldc, float beta)
+        {
+            float* acc = stackalloc float[16]; // [4, 4]
+            new Span<float>(acc, 16).Clear();
+            for (int p = 0; p < kc; p++)
+            {
+                for (int i = 0; i < 4; i++)
+                {
+                    float ai = a[(i * lda) + p];
+                    acc[(i * 4) + 0] += ai * b[0];
+                    acc[(i * 4) + 1] += ai * b[1];
+                    acc[(i * 4) + 2] += ai * b[2];
+                    acc[(i * 4) + 3] += ai * b[3];
+                }
+
                 b += 4;
             }
 

@@ -85,7 +85,7 @@ public static unsafe class MaxPool2dKernels
             float* ys = py;
             int* ids = pi;
             int step = (planes + workers - 1) / workers;
-            Parallel.For(0, workers, t =>
+            ForkJoin.For(workers, t =>
             {
                 int end = Math.Min(planes, (t + 1) * step);
                 for (int p = t * step; p < end; p++)
@@ -149,7 +149,7 @@ public static unsafe class MaxPool2dKernels
             float* dxs = pdx;
             int* ids = pi;
             int step = (planes + workers - 1) / workers;
-            Parallel.For(0, workers, t =>
+            ForkJoin.For(workers, t =>
             {
                 int end = Math.Min(planes, (t + 1) * step);
                 for (int p = t * step; p < end; p++)

@@ -138,6 +138,44 @@ public class GemmTests
         }
     }
 
+    // The swapped path for x · Wᵀ (Cᵀ = B · Aᵀ, B's rows broadcast unpacked): several k blocks of 512 (accumulated in
+    // the Cᵀ block), B's rows not a multiple of the kernel's rows (the zero-padded edge block), A's rows not a multiple
+    // of the 32-column panel, beta 0 / 1 / other (the transposed store and the transposed add), serial and both
+    // parallel splits (panels of A for 64 and 128 rows, rows of B for 37 and 100), one panel with k blocks of 8192.
+    [Theory]
+    [InlineData(64, 1003, 1100, 0f)]
+    [InlineData(37, 530, 700, 0.5f)]
+    [InlineData(128, 259, 600, 1f)]
+    [InlineData(100, 77, 513, -0.5f)]
+    [InlineData(16, 50, 128, 0f)]
+    [InlineData(256, 300, 140, 1f)]
+    [InlineData(16, 20, 8300, 0.5f)]
+    public void Swapped_transposed_B_path_matches_naive(int m, int n, int k, float beta)
+    {
+        Assert.True(Gemm.UseSwapped(m, k), "the case must take the swapped path");
+        var rng = new Random(8);
+        float[] a = Random(rng, m * k);
+        float[] b = Random(rng, n * k);
+        float[] c0 = Random(rng, m * n);
+        if (beta == 0f)
+        {
+            c0[0] = float.NaN;
+            c0[^1] = float.PositiveInfinity;
+        }
+
+        float[] expected = (float[])c0.Clone();
+        Gemm.MultiplyNaive(false, true, m, n, k, a, b, expected, beta);
+        foreach (Gemm.KernelKind kind in SupportedKinds())
+        {
+            foreach (bool parallel in new[] { false, true })
+            {
+                float[] c = (float[])c0.Clone();
+                Gemm.MultiplyWith(kind, parallel, false, true, m, n, k, a, b, c, beta);
+                AssertClose(expected, c, $"{kind} parallel={parallel} m={m} n={n} k={k} beta={beta}");
+            }
+        }
+    }
+
     // PackedColumns with more column chunks than 2 per worker: n = 8300 > 4 · Nc gives five chunks of about
     // 1660 columns (half-panel edges). Too large for the naive loop: the serial blocked path, itself checked against
     // naive above, is the reference; the scalar kernel is skipped for time.
