@@ -11,13 +11,15 @@
 //
 // How Multiply works (the Goto/BLIS scheme, written for row-major C)
 // - For each block of Nc columns and each block of Kc steps of the k dimension, the Kc × Nc block
-//   of op(B) is packed into panels of Nr columns: panel[p, j] is contiguous in j, so one SIMD load
+//   of op(B) (at most PackedBBlock floats, so it stays in L2) is packed into panels of Nr columns: panel[p, j] is contiguous in j, so one SIMD load
 //   reads Nr / 16 (or Nr / 8) consecutive columns of one k step.
 // - For each block of Mc rows the Mc × Kc block of op(A) is packed into panels of Mr rows:
 //   panel[p, i] is contiguous in i, so the micro-kernel broadcasts A[i, p] from consecutive floats.
 // - The micro-kernel keeps an Mr × Nr tile of C in registers for the whole Kc loop and does one
-//   fused multiply-add per register per k step. The packed B micro-panel (Kc × Nr) stays in L1
-//   while the micro-kernel walks down the packed A block (L2).
+//   fused multiply-add per register per k step. The packed A micro-panel (Kc × Mr, 24 KiB at most)
+//   stays in L1 while the micro-kernel walks across the packed B block (L2): only B's two vector
+//   loads a step come from L2. (The other order kept a Kc × Nr B micro-panel in L1, which at
+//   Kc 512 is 64 KiB and did not fit: both operands then streamed from L2.)
 // - Transposes are absorbed by the packing routines; no transposed copy is ever materialised.
 // - Edge tiles (m or n not a multiple of the tile) are computed into a scratch tile from
 //   zero-padded panels and then copied into C.
@@ -46,16 +48,17 @@ public static unsafe partial class Gemm
     // k steps per packed block: a Kc × 32 B micro-panel is 32 KiB and stays in L1.
     private const int Kc = 256;
 
-    // k steps per packed block once op(A) has at least Mc rows: the 64 KiB B micro-panel no longer
-    // fits L1 but is reused by enough tiles to stream from L2, and C is passed over half as often
+    // k steps per packed block once op(A) has at least Mc rows: C is passed over half as often
     // (1024³: 2-3% faster; fc fwd with m = 64 is 4% slower at 512, so it keeps 256).
     private const int KcTall = 512;
 
     // Rows of op(A) per packed block: Mc × Kc floats (192 or 384 KiB) stay in L2.
     private const int Mc = 192;
 
-    // Columns of op(B) per packed block.
-    private const int Nc = 2048;
+    // Floats of packed op(B) per block (Kc × Nc, 1 MiB): the block stays in L2 while the micro-kernel
+    // walks its panels once per panel of op(A). (Nc was 2048 columns, 4 MiB at Kc 512: serial 1024³
+    // then streamed B from L3 and ran at 118 GFLOP/s, now 129-131.)
+    private const int PackedBBlock = 1 << 18;
 
     // Products with fewer multiply-adds than this stay on the calling thread.
     internal const long ParallelThreshold = 1L << 21;
@@ -310,8 +313,8 @@ public static unsafe partial class Gemm
         ForkJoin.For(packJobs, PackJob);
 
         // Chunk t is C[:, Edge(t) : Edge(t + 1)): equal widths to the nearest half panel (Kernel512
-        // has a half-width edge tile), and about Nc at most.
-        int chunks = Math.Max(workers * ChunksPerWorker, CeilDiv(n, Nc));
+        // has a half-width edge tile), and PackedBBlock / Kc columns at most.
+        int chunks = Math.Max(workers * ChunksPerWorker, CeilDiv(n, PackedBBlock / kcStep));
         int align = Math.Max(1, nr / 2);
         int Edge(int t) => t == chunks ? n : (int)Math.Round((double)t * n / chunks / align) * align;
         ForkJoin.For(chunks, t =>
@@ -386,12 +389,13 @@ public static unsafe partial class Gemm
 
         int kcMax = Math.Min(kcStep, k);
         float* packA = PackBuffer(ref t_packA, RoundUp(Math.Min(Mc, m), mr) * kcMax);
-        float* packB = PackBuffer(ref t_packB, RoundUp(Math.Min(Nc, n), nr) * kcMax);
+        int ncStep = PackedBBlock / kcStep;
+        float* packB = PackBuffer(ref t_packB, RoundUp(Math.Min(ncStep, n), nr) * kcMax);
         float* tile = stackalloc float[mr * nr]; // [Mr, Nr] scratch for edge tiles
 
-        for (int jc = 0; jc < n; jc += Nc)
+        for (int jc = 0; jc < n; jc += ncStep)
         {
-            int nc = Math.Min(Nc, n - jc);
+            int nc = Math.Min(ncStep, n - jc);
             for (int pc = 0; pc < k; pc += kcStep)
             {
                 int kc = Math.Min(kcStep, k - pc);
@@ -421,21 +425,21 @@ public static unsafe partial class Gemm
     }
 
     // C[0:mc, 0:nc] = packed op(A) block [mc, kc] · packed op(B) block [kc, nc] + beta · C: the
-    // micro-kernel over every tile, walking down the A block (L2) with one B micro-panel (L1).
+    // micro-kernel over every tile, walking across the B block (L2) with one A micro-panel (L1).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tiles<TKernel>(int mc, int kc, int nc, float* packA, float* packB, float* tile, float* c, int ldc, float beta, bool stream)
         where TKernel : struct, IMicroKernel
     {
         int mr = TKernel.Mr;
         int nr = TKernel.Nr;
-        for (int jr = 0; jr < nc; jr += nr)
+        for (int ir = 0; ir < mc; ir += mr)
         {
-            int nrEdge = Math.Min(nr, nc - jr);
-            float* bPanel = packB + ((long)jr * kc); // [kc, Nr]
-            for (int ir = 0; ir < mc; ir += mr)
+            int mrEdge = Math.Min(mr, mc - ir);
+            float* aPanel = packA + ((long)ir * kc); // [kc, Mr]
+            for (int jr = 0; jr < nc; jr += nr)
             {
-                int mrEdge = Math.Min(mr, mc - ir);
-                float* aPanel = packA + ((long)ir * kc); // [kc, Mr]
+                int nrEdge = Math.Min(nr, nc - jr);
+                float* bPanel = packB + ((long)jr * kc); // [kc, Nr]
                 float* cTile = c + ((long)ir * ldc) + jr;
                 if (mrEdge == mr && nrEdge == nr)
                 {
