@@ -77,7 +77,10 @@ public static unsafe partial class Gemm
             {
                 int p0 = t * panels / workers;
                 int p1 = (t + 1) * panels / workers;
-                SwappedBlock<TKernel>(m, k, a, lda, b, ldb, c, ldc, beta, 0, n, p0, p1);
+                if (p1 > p0)
+                {
+                    SwappedBlock<TKernel>(m, k, a, lda, b, ldb, c, ldc, beta, 0, n, p0, p1);
+                }
             });
             return;
         }
@@ -94,9 +97,20 @@ public static unsafe partial class Gemm
         });
     }
 
-    // C[p0·Nr : p1·Nr, j0 : j1] (rows past m excluded) = (B[j0 : j1, :] · Aᵀ)ᵀ + beta · C.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // C[p0·Nr : p1·Nr, j0 : j1] (rows past m excluded) = (B[j0 : j1, :] · Aᵀ)ᵀ + beta · C, in slabs of
+    // at most 340 · Mr rows of B so that the Cᵀ scratch block stays bounded (2 MiB at 128 columns).
     private static void SwappedBlock<TKernel>(int m, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, float beta, int j0, int j1, int p0, int p1)
+        where TKernel : struct, IMicroKernel
+    {
+        int slab = 340 * TKernel.Mr;
+        for (int s0 = j0; s0 < j1; s0 += slab)
+        {
+            SwappedSlab<TKernel>(m, k, a, lda, b, ldb, c, ldc, beta, s0, Math.Min(j1, s0 + slab), p0, p1);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SwappedSlab<TKernel>(int m, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, float beta, int j0, int j1, int p0, int p1)
         where TKernel : struct, IMicroKernel
     {
         int mr = TKernel.Mr;

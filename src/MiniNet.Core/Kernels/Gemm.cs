@@ -265,6 +265,9 @@ public static unsafe partial class Gemm
         return columnCost <= rowCost ? (true, columnStep) : (false, rowStep);
     }
 
+    // k steps per packed block: KcTall once op(A) has at least Mc rows.
+    private static int KcFor(int m) => m >= Mc ? KcTall : Kc;
+
     private static int CeilDiv(int x, int y) => (x + y - 1) / y;
 
     private static int RoundUp(int x, int multiple) => CeilDiv(x, multiple) * multiple;
@@ -295,7 +298,7 @@ public static unsafe partial class Gemm
     {
         int mr = TKernel.Mr;
         int nr = TKernel.Nr;
-        int kcStep = m >= Mc ? KcTall : Kc;
+        int kcStep = KcFor(m);
         int mPad = RoundUp(m, mr);
 
         // [k / Kc][mPad / Mr][kc, Mr]: block (pc, ic) starts at pc · mPad + ic · kc.
@@ -371,7 +374,7 @@ public static unsafe partial class Gemm
             return;
         }
 
-        int kcStep = m >= Mc ? KcTall : Kc;
+        int kcStep = KcFor(m);
         bool stream = TKernel.Streams && beta == 0f && k <= kcStep && (long)m * n >= StreamMinC && ldc % 16 == 0;
         if (stream)
         {

@@ -141,7 +141,8 @@ public class GemmTests
     // The swapped path for x · Wᵀ (Cᵀ = B · Aᵀ, B's rows broadcast unpacked): several k blocks of 512 (accumulated in
     // the Cᵀ block), B's rows not a multiple of the kernel's rows (the zero-padded edge block), A's rows not a multiple
     // of the 32-column panel, beta 0 / 1 / other (the transposed store and the transposed add), serial and both
-    // parallel splits (panels of A for 64 and 128 rows, rows of B for 37 and 100), one panel with k blocks of 8192.
+    // parallel splits (panels of A for 64 and 128 rows, rows of B for 37 and 100), one panel with k blocks of 8192,
+    // and more rows of B than one slab (340 · Mr) of the Cᵀ scratch block.
     [Theory]
     [InlineData(64, 1003, 1100, 0f)]
     [InlineData(37, 530, 700, 0.5f)]
@@ -150,6 +151,7 @@ public class GemmTests
     [InlineData(16, 50, 128, 0f)]
     [InlineData(256, 300, 140, 1f)]
     [InlineData(16, 20, 8300, 0.5f)]
+    [InlineData(40, 4200, 130, 0f)]
     public void Swapped_transposed_B_path_matches_naive(int m, int n, int k, float beta)
     {
         Assert.True(Gemm.UseSwapped(m, k), "the case must take the swapped path");
