@@ -376,6 +376,12 @@ public static unsafe class Conv2dKernels
         int spatial = outH * outW;
         fixed (float* px = x, pcols = cols)
         {
+            if (stride == 1 && 2 * padding == k - 1)
+            {
+                Im2ColSame(px, cIn, h, w, k, padding, pcols);
+                return;
+            }
+
             for (int c = 0; c < cIn; c++)
             {
                 float* plane = px + ((long)c * h * w); // [h, w]
@@ -418,6 +424,58 @@ public static unsafe class Conv2dKernels
                                     dst[ox] = *src;
                                 }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Im2Col for stride 1 and "same" padding (2·padding = k − 1, so the output is h × w): each row
+    // (c, ky, kx) of cols is the plane shifted by (ky − padding) rows and (kx − padding) columns,
+    // i.e. cols[L] = plane[L + off] for one offset off over the whole run of valid output rows. It is
+    // copied as one block, then the |kx − padding| columns per row that wrapped around from the
+    // neighbouring row (or fell outside the plane) are zeroed. Per-row copies of 14 floats (the
+    // CNN's second layer) made the general loop cost a quarter of the layer's GEMM.
+    private static void Im2ColSame(float* px, int cIn, int h, int w, int k, int padding, float* pcols)
+    {
+        int spatial = h * w;
+        for (int c = 0; c < cIn; c++)
+        {
+            float* plane = px + ((long)c * spatial);
+            for (int ky = 0; ky < k; ky++)
+            {
+                int dy = ky - padding;
+                int oyBegin = Math.Max(0, -dy);
+                int oyEnd = Math.Min(h, h - dy);
+                for (int kx = 0; kx < k; kx++)
+                {
+                    int dx = kx - padding;
+                    float* row = pcols + ((long)(((c * k) + ky) * k + kx) * spatial); // [h, w]
+                    if (oyBegin >= oyEnd || Math.Abs(dx) >= w)
+                    {
+                        new Span<float>(row, spatial).Clear();
+                        continue;
+                    }
+
+                    int off = (dy * w) + dx;
+                    int first = oyBegin * w;
+                    int end = oyEnd * w;
+                    int copyFirst = Math.Max(first, -off); // the source stays inside the plane
+                    int copyEnd = Math.Min(end, spatial - off);
+                    new Span<float>(row, first).Clear();
+                    new Span<float>(row + first, copyFirst - first).Clear();
+                    new ReadOnlySpan<float>(plane + copyFirst + off, copyEnd - copyFirst).CopyTo(new Span<float>(row + copyFirst, copyEnd - copyFirst));
+                    new Span<float>(row + copyEnd, end - copyEnd).Clear();
+                    new Span<float>(row + end, spatial - end).Clear();
+                    if (dx != 0)
+                    {
+                        // Columns whose source column is outside [0, w): the last dx or the first −dx.
+                        int z0 = dx > 0 ? w - dx : 0;
+                        int z1 = dx > 0 ? w : -dx;
+                        for (int oy = oyBegin; oy < oyEnd; oy++)
+                        {
+                            new Span<float>(row + (oy * w) + z0, z1 - z0).Clear();
                         }
                     }
                 }

@@ -11,6 +11,7 @@
 // Threading: each worker owns a rectangle of Cᵀ, rows of B (Mr-aligned) × panels of A's rows, and
 // packs the panels of A it needs itself.
 
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace MiniNet.Kernels;
@@ -173,11 +174,15 @@ public static unsafe partial class Gemm
         Transpose(ct, width, rows, count, t, rows);
         for (int i = 0; i < count; i++)
         {
-            float* src = t + ((long)i * rows);
-            float* dst = cBlock + ((long)i * ldc);
-            for (int j = 0; j < rows; j++)
+            var src = new ReadOnlySpan<float>(t + ((long)i * rows), rows);
+            var dst = new Span<float>(cBlock + ((long)i * ldc), rows);
+            if (beta == 1f)
             {
-                dst[j] = (beta * dst[j]) + src[j];
+                TensorPrimitives.Add(dst, src, dst);
+            }
+            else
+            {
+                TensorPrimitives.MultiplyAdd(dst, beta, src, dst);
             }
         }
     }

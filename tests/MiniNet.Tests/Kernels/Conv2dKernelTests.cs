@@ -170,6 +170,48 @@ public class Conv2dKernelTests
         AssertClose(ToDouble(dWeightExpected), dWeight, "dWeight only");
     }
 
+    // Im2Col against its definition: cols[(c·k + ky)·k + kx, oy·outW + ox] = x[c, oy·s − p + ky, ox·s − p + kx], 0 in the
+    // padding. Stride 1 with 2p = k − 1 takes the shifted-block path (planes narrower than the kernel, single rows and
+    // columns included); the others take the general loop.
+    [Theory]
+    [InlineData(2, 14, 14, 3, 1, 1)]
+    [InlineData(3, 5, 9, 3, 1, 1)]
+    [InlineData(2, 7, 4, 5, 1, 2)]
+    [InlineData(1, 1, 6, 3, 1, 1)]
+    [InlineData(1, 6, 1, 3, 1, 1)]
+    [InlineData(2, 3, 2, 5, 1, 2)]
+    [InlineData(2, 4, 3, 1, 1, 0)]
+    [InlineData(2, 8, 9, 3, 2, 1)]
+    [InlineData(1, 6, 7, 3, 1, 0)]
+    public void Im2Col_matches_its_definition(int cIn, int h, int w, int k, int stride, int padding)
+    {
+        var rng = new Random(15);
+        int outH = Conv2dKernels.OutputSize(h, k, stride, padding);
+        int outW = Conv2dKernels.OutputSize(w, k, stride, padding);
+        float[] x = Random(rng, cIn * h * w);
+        float[] cols = Enumerable.Repeat(float.NaN, cIn * k * k * outH * outW).ToArray();
+        Conv2dKernels.Im2Col(x, cIn, h, w, k, stride, padding, cols);
+        for (int c = 0; c < cIn; c++)
+        {
+            for (int ky = 0; ky < k; ky++)
+            {
+                for (int kx = 0; kx < k; kx++)
+                {
+                    for (int oy = 0; oy < outH; oy++)
+                    {
+                        for (int ox = 0; ox < outW; ox++)
+                        {
+                            int iy = (oy * stride) - padding + ky, ix = (ox * stride) - padding + kx;
+                            float expected = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[(((c * h) + iy) * w) + ix] : 0f;
+                            float actual = cols[(((((c * k) + ky) * k) + kx) * outH * outW) + (oy * outW) + ox];
+                            Assert.True(expected == actual, $"c={c} ky={ky} kx={kx} oy={oy} ox={ox}: expected {expected}, got {actual}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData(3, 7, 5, 3, 1, 1)]
     [InlineData(2, 8, 9, 3, 2, 1)]
