@@ -10,7 +10,7 @@
 //   n·c segments in memory order, one contiguous range per core).
 // - s < 16 ("rows"): a task owns a block of whole channels, i.e. a column block of every row; per-column
 //   float64 accumulators are folded per channel, outputs are written with per-column coefficients.
-// Tasks run under Parallel.For once n·c·s exceeds ParallelThreshold.
+// Tasks run under ForkJoin.For once n·c·s exceeds ParallelThreshold.
 //
 // Precision: statistics are two-pass. Float partial sums are flushed to float64 every FlushLength values,
 // the first pass sums x − x[0] (shifted), and the second pass sums deviations from the first pass's
