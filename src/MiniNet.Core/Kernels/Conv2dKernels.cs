@@ -445,40 +445,98 @@ public static unsafe class Conv2dKernels
             float* plane = px + ((long)c * spatial);
             for (int ky = 0; ky < k; ky++)
             {
-                int dy = ky - padding;
-                int oyBegin = Math.Max(0, -dy);
-                int oyEnd = Math.Min(h, h - dy);
                 for (int kx = 0; kx < k; kx++)
                 {
-                    int dx = kx - padding;
                     float* row = pcols + ((long)(((c * k) + ky) * k + kx) * spatial); // [h, w]
-                    if (oyBegin >= oyEnd || Math.Abs(dx) >= w)
+                    var shift = new SameShift(h, w, ky - padding, kx - padding);
+                    new Span<float>(row, spatial).Clear();
+                    if (!shift.Empty)
                     {
-                        new Span<float>(row, spatial).Clear();
-                        continue;
-                    }
-
-                    int off = (dy * w) + dx;
-                    int first = oyBegin * w;
-                    int end = oyEnd * w;
-                    int copyFirst = Math.Max(first, -off); // the source stays inside the plane
-                    int copyEnd = Math.Min(end, spatial - off);
-                    new Span<float>(row, first).Clear();
-                    new Span<float>(row + first, copyFirst - first).Clear();
-                    new ReadOnlySpan<float>(plane + copyFirst + off, copyEnd - copyFirst).CopyTo(new Span<float>(row + copyFirst, copyEnd - copyFirst));
-                    new Span<float>(row + copyEnd, end - copyEnd).Clear();
-                    new Span<float>(row + end, spatial - end).Clear();
-                    if (dx != 0)
-                    {
-                        // Columns whose source column is outside [0, w): the last dx or the first −dx.
-                        int z0 = dx > 0 ? w - dx : 0;
-                        int z1 = dx > 0 ? w : -dx;
-                        for (int oy = oyBegin; oy < oyEnd; oy++)
-                        {
-                            new Span<float>(row + (oy * w) + z0, z1 - z0).Clear();
-                        }
+                        shift.Source(plane).CopyTo(shift.Target(row));
+                        shift.ClearWrapped(row);
                     }
                 }
+            }
+        }
+    }
+
+    // Col2Im for stride 1 and "same" padding, the adjoint of Im2ColSame: each row of cols is added
+    // to the plane shifted the other way, as one block. A row whose columns wrap (kx ≠ padding) is
+    // first copied into a scratch row with the wrapped columns zeroed, so they add nothing.
+    private static void Col2ImSame(float* pcols, int cIn, int h, int w, int k, int padding, float* px)
+    {
+        int spatial = h * w;
+        float[] scratch = ArrayPool<float>.Shared.Rent(spatial);
+        fixed (float* pScratch = scratch)
+        {
+            for (int c = 0; c < cIn; c++)
+            {
+                float* plane = px + ((long)c * spatial);
+                for (int ky = 0; ky < k; ky++)
+                {
+                    for (int kx = 0; kx < k; kx++)
+                    {
+                        float* row = pcols + ((long)(((c * k) + ky) * k + kx) * spatial); // [h, w]
+                        var shift = new SameShift(h, w, ky - padding, kx - padding);
+                        if (shift.Empty)
+                        {
+                            continue;
+                        }
+
+                        if (shift.Dx != 0)
+                        {
+                            shift.Target(row).CopyTo(shift.Target(pScratch));
+                            shift.ClearWrapped(pScratch);
+                            row = pScratch;
+                        }
+
+                        Span<float> destination = shift.Source(plane);
+                        TensorPrimitives.Add(destination, shift.Target(row), destination);
+                    }
+                }
+            }
+        }
+
+        ArrayPool<float>.Shared.Return(scratch);
+    }
+
+    // The geometry of one (ky, kx) tap for stride 1 and same padding: output position L = oy·w + ox
+    // reads plane[L + Off] with Off = dy·w + dx. Rows oy in [OyBegin, OyEnd) read inside the plane;
+    // the run [First, End) of L is copied between cols and the plane in one block, and in each of
+    // those rows the |dx| columns [Z0, Z1) read a neighbouring row (or past the plane) instead.
+    private readonly struct SameShift
+    {
+        public readonly int Dx;
+        private readonly int _w, _off, _oyBegin, _oyEnd, _first, _end;
+
+        public SameShift(int h, int w, int dy, int dx)
+        {
+            Dx = dx;
+            _w = w;
+            _off = (dy * w) + dx;
+            _oyBegin = Math.Max(0, -dy);
+            _oyEnd = Math.Min(h, h - dy);
+            Empty = _oyBegin >= _oyEnd || Math.Abs(dx) >= w;
+            _first = Math.Max(_oyBegin * w, -_off);
+            _end = Math.Min(_oyEnd * w, (h * w) - _off);
+        }
+
+        public bool Empty { get; }
+
+        // The block of cols rows (or scratch) that is copied: positions [First, End).
+        public Span<float> Target(float* row) => new(row + _first, _end - _first);
+
+        // The matching block of the plane.
+        public Span<float> Source(float* plane) => new(plane + _first + _off, _end - _first);
+
+        // Zeroes, in each valid row of a cols row, the columns whose source column is outside [0, w).
+        public void ClearWrapped(float* row)
+        {
+            int z0 = Dx > 0 ? _w - Dx : 0;
+            int z1 = Dx > 0 ? _w : -Dx;
+            for (int oy = _oyBegin; oy < _oyEnd && z1 > z0; oy++)
+            {
+                new Span<float>(row + (oy * _w) + z0, z1 - z0).Clear();
             }
         }
     }
@@ -539,6 +597,12 @@ public static unsafe class Conv2dKernels
         x.Clear();
         fixed (float* pcols = cols, px = x)
         {
+            if (stride == 1 && 2 * padding == k - 1)
+            {
+                Col2ImSame(pcols, cIn, h, w, k, padding, px);
+                return;
+            }
+
             for (int c = 0; c < cIn; c++)
             {
                 float* plane = px + ((long)c * h * w); // [h, w]

@@ -212,8 +212,12 @@ public class Conv2dKernelTests
         }
     }
 
+    // Stride 1 with 2p = k − 1 takes Col2Im's shifted-block path (rows 1–4 below), the others the general loop.
     [Theory]
     [InlineData(3, 7, 5, 3, 1, 1)]
+    [InlineData(2, 7, 4, 5, 1, 2)]
+    [InlineData(2, 3, 2, 5, 1, 2)]
+    [InlineData(2, 1, 6, 3, 1, 1)]
     [InlineData(2, 8, 9, 3, 2, 1)]
     [InlineData(1, 6, 7, 5, 2, 2)]
     [InlineData(2, 5, 5, 2, 3, 0)]
