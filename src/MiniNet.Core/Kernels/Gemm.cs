@@ -11,8 +11,9 @@
 //
 // How Multiply works (the Goto/BLIS scheme, written for row-major C)
 // - For each block of Nc columns and each block of Kc steps of the k dimension, the Kc × Nc block
-//   of op(B) (at most PackedBBlock floats, so it stays in L2) is packed into panels of Nr columns: panel[p, j] is contiguous in j, so one SIMD load
-//   reads Nr / 16 (or Nr / 8) consecutive columns of one k step.
+//   of op(B) (at most PackedBBlock floats, so it stays in L2) is packed into panels of Nr columns:
+//   panel[p, j] is contiguous in j, so one SIMD load reads Nr / 16 (or Nr / 8) consecutive columns
+//   of one k step.
 // - For each block of Mc rows the Mc × Kc block of op(A) is packed into panels of Mr rows:
 //   panel[p, i] is contiguous in i, so the micro-kernel broadcasts A[i, p] from consecutive floats.
 // - The micro-kernel keeps an Mr × Nr tile of C in registers for the whole Kc loop and does one
@@ -21,15 +22,17 @@
 //   loads a step come from L2. (The other order kept a Kc × Nr B micro-panel in L1, which at
 //   Kc 512 is 64 KiB and did not fit: both operands then streamed from L2.)
 // - Transposes are absorbed by the packing routines; no transposed copy is ever materialised.
+// - A · Bᵀ with 16 to 256 rows (Linear's forward) is computed as Cᵀ = B · Aᵀ without packing B:
+//   see Gemm.Swapped.cs.
 // - Edge tiles (m or n not a multiple of the tile) are computed into a scratch tile from
 //   zero-padded panels and then copied into C.
 // - A large C written in one pass (beta 0, k within one block) is stored with non-temporal stores
 //   from its first 64-byte aligned column on (StreamMinC).
-// - Large products are split over the cores by column or row ranges, whichever gives the busiest
-//   core the least work. With a large op(A), column splits pack op(A) once into a buffer all workers
-//   share and take a few column chunks per core dynamically, each packing its own columns of op(B)
-//   (PackedColumns). Otherwise each range runs the serial algorithm with its own thread-static pack
-//   buffers. Small products stay on the caller.
+// - Large products are split over the cores (ForkJoin) by column or row ranges, whichever gives
+//   the busiest core the least work. With a large op(A), column splits pack op(A) once into a
+//   buffer all workers share and take a few column chunks per core dynamically, each packing its
+//   own columns of op(B) (PackedColumns). Otherwise each range runs the serial algorithm with its
+//   own thread-static pack buffers. Small products stay on the caller.
 //
 // Traps
 // - Spans cannot be captured by the parallel lambda: buffers are pinned with `fixed` and plain
@@ -45,7 +48,7 @@ namespace MiniNet.Kernels;
 /// <summary>Single-precision general matrix multiply on row-major contiguous buffers.</summary>
 public static unsafe partial class Gemm
 {
-    // k steps per packed block: a Kc × 32 B micro-panel is 32 KiB and stays in L1.
+    // k steps per packed block: the Kc × 12 A micro-panel (12 KiB) stays in L1.
     private const int Kc = 256;
 
     // k steps per packed block once op(A) has at least Mc rows: C is passed over half as often
