@@ -59,8 +59,8 @@ public static class Pairs
     // its timing for the other's garbage (TorchSharp's tensor handles are finalizable; MiniNet's pool
     // leases too), nor for its idle threads. libgomp's workers busy-wait after each parallel region
     // (GOMP_SPINCOUNT, 300,000 spins by default: milliseconds here), so on two cores a MiniNet block
-    // that starts right after PyTorch's loses a core for its first milliseconds; .NET's pool threads
-    // spin too, for less. 60 ms covers both, and each block still starts from sleeping threads.
+    // that starts right after PyTorch's loses a core for its first milliseconds; MiniNet's ForkJoin
+    // workers spin too, for 2 ms. 60 ms covers both, and each block still starts from sleeping threads.
     const int IdleMs = 60;
 
     static double Run(Action a, int reps)

@@ -433,10 +433,10 @@ public static unsafe class Conv2dKernels
 
     // Im2Col for stride 1 and "same" padding (2·padding = k − 1, so the output is h × w): each row
     // (c, ky, kx) of cols is the plane shifted by (ky − padding) rows and (kx − padding) columns,
-    // i.e. cols[L] = plane[L + off] for one offset off over the whole run of valid output rows. It is
-    // copied as one block, then the |kx − padding| columns per row that wrapped around from the
-    // neighbouring row (or fell outside the plane) are zeroed. Per-row copies of 14 floats (the
-    // CNN's second layer) made the general loop cost a quarter of the layer's GEMM.
+    // i.e. cols[L] = plane[L + off] for one offset off over the whole run of valid output rows. The
+    // row is cleared, that run copied as one block, then the |kx − padding| columns per row that
+    // wrapped around from the neighbouring row (or fell outside the plane) are zeroed. Per-row copies
+    // of 14 floats (the CNN's second layer) made the general loop cost a quarter of the layer's GEMM.
     private static void Im2ColSame(float* px, int cIn, int h, int w, int k, int padding, float* pcols)
     {
         int spatial = h * w;
@@ -501,9 +501,10 @@ public static unsafe class Conv2dKernels
     }
 
     // The geometry of one (ky, kx) tap for stride 1 and same padding: output position L = oy·w + ox
-    // reads plane[L + Off] with Off = dy·w + dx. Rows oy in [OyBegin, OyEnd) read inside the plane;
-    // the run [First, End) of L is copied between cols and the plane in one block, and in each of
-    // those rows the |dx| columns [Z0, Z1) read a neighbouring row (or past the plane) instead.
+    // reads plane[L + off] with off = dy·w + dx. Rows oy in [oyBegin, oyEnd) read inside the plane;
+    // the run [first, end) of L (those rows, clipped to the plane) moves between cols and the plane
+    // in one block, and in each of those rows the |dx| columns ClearWrapped zeroes read a
+    // neighbouring row (or past the plane) instead.
     private readonly struct SameShift
     {
         public readonly int Dx;
@@ -523,7 +524,7 @@ public static unsafe class Conv2dKernels
 
         public bool Empty { get; }
 
-        // The block of cols rows (or scratch) that is copied: positions [First, End).
+        // The block of a cols row (or the scratch row) that moves: positions [first, end).
         public Span<float> Target(float* row) => new(row + _first, _end - _first);
 
         // The matching block of the plane.
